@@ -1,0 +1,133 @@
+"""pytest plugin that streams per-test events to a JSON-lines file.
+
+It is loaded by `repro run` with `-p repro_results_plugin` and a PYTHONPATH
+entry for this folder, so it must not import anything from `repro`: the
+interpreter that runs the tests need not have repro installed.
+
+Every event is one `os.write` on an unbuffered descriptor: nothing waits in a
+Python buffer, so when the process dies (os._exit, a segfault, SIGKILL) the
+file still names every finished test and the one in flight. There is no fsync
+per line; the kernel keeps written bytes even if the process is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+_enc = json.encoder.encode_basestring
+_MSG_LIMIT = 500
+
+FORMAT_VERSION = 1
+
+
+class _Recorder:
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+
+    def write(self, line: str) -> None:
+        os.write(self.fd, line.encode("utf-8", "surrogateescape"))
+
+    def event(self, **fields: Any) -> None:
+        self.write(json.dumps(fields, separators=(",", ":"), default=str) + "\n")
+
+    # The two hot events are formatted by hand: json.dumps of a dict is several
+    # times slower than this, and they happen once and three times per test.
+    def start(self, nodeid: str) -> None:
+        self.write(f'{{"ev":"start","id":{_enc(nodeid)}}}\n')
+
+    def report(self, nodeid: str, when: str, outcome: str, dur: float, extra: str) -> None:
+        self.write(
+            f'{{"ev":"report","id":{_enc(nodeid)},"when":"{when}",'
+            f'"outcome":"{outcome}","dur":{dur:.6f}{extra}}}\n'
+        )
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+_recorder: _Recorder | None = None
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--repro-results", default=None, help="repro: per-test JSON-lines file")
+
+
+def pytest_configure(config: Any) -> None:
+    global _recorder
+    path = config.getoption("repro_results")
+    if not path or _recorder is not None or hasattr(config, "workerinput"):
+        return
+    _recorder = _Recorder(path)
+    import pytest
+
+    plugins = sorted(
+        {
+            f"{dist.project_name}-{dist.version}"
+            for _, dist in config.pluginmanager.list_plugin_distinfo()
+        }
+    )
+    _recorder.event(
+        ev="session",
+        format=FORMAT_VERSION,
+        pytest=pytest.__version__,
+        plugins=plugins,
+        pid=os.getpid(),
+        python=sys.version.split()[0],
+        time=time.time(),
+    )
+
+
+def pytest_collectreport(report: Any) -> None:
+    if _recorder is not None and report.failed:
+        _recorder.event(ev="collect_error", id=report.nodeid, msg=_short(report))
+
+
+def pytest_collection_finish(session: Any) -> None:
+    if _recorder is not None:
+        _recorder.event(ev="collected", n=len(session.items))
+
+
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    if _recorder is not None:
+        _recorder.start(nodeid)
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    if _recorder is None:
+        return
+    extra = ""
+    if hasattr(report, "wasxfail"):
+        extra = ',"xfail":true'
+    if report.failed or (report.skipped and report.when != "teardown"):
+        extra += ',"msg":' + _enc(_short(report))
+    _recorder.report(report.nodeid, report.when, report.outcome, report.duration, extra)
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    if _recorder is not None:
+        _recorder.event(ev="finish", exitstatus=int(exitstatus), time=time.time())
+
+
+def pytest_unconfigure(config: Any) -> None:
+    global _recorder
+    if _recorder is not None:
+        _recorder.close()
+        _recorder = None
+
+
+def _short(report: Any) -> str:
+    """One line that says why: the crash message, never the whole traceback."""
+    longrepr = report.longrepr
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip: (path, lineno, reason)
+        text = str(longrepr[2])
+    else:
+        crash = getattr(getattr(longrepr, "reprcrash", None), "message", None)
+        text = crash if crash is not None else str(longrepr)
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return text[:_MSG_LIMIT]

@@ -1,0 +1,315 @@
+"""Run the test command as a child process group and capture everything it prints.
+
+One thread multiplexes both pipes with `selectors`: fixed-size reads, each
+chunk written at once to its own log, to the combined log and to the terminal.
+Memory stays constant whatever the child prints, neither pipe can fill up and
+block the child, and bytes are kept exactly (nothing is decoded).
+
+The child gets its own session, so a terminal Ctrl-C reaches only repro; repro
+then stops the group in order (SIGINT, grace, SIGTERM, grace, SIGKILL), the
+same sequence a `--timeout` triggers. Nothing here interprets test results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from repro.errors import EnvironmentProblem
+
+READ_SIZE = 1 << 16
+# After the child exits, how long a grandchild may keep the pipes open before
+# the group is terminated, and how long reads go on after that.
+DRAIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class KillStep:
+    signal: str
+    at: float  # seconds since the child started
+    reason: str
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    argv: tuple[str, ...]
+    pid: int
+    returncode: int
+    signal: str | None  # the signal that ended the child, if any
+    started: float  # epoch seconds
+    ended: float
+    timed_out: bool
+    interrupted: bool
+    kill_sequence: tuple[KillStep, ...]
+    group_cleanup: tuple[KillStep, ...]  # signals sent to leftovers after the child exited
+    output_abandoned: bool  # a process outside the group still held the pipes open
+
+    @property
+    def duration(self) -> float:
+        return self.ended - self.started
+
+
+@dataclass(frozen=True)
+class StopPolicy:
+    timeout: float | None = None  # seconds, None for no limit
+    grace: float = 5.0  # after SIGINT, before SIGTERM
+    term_grace: float = 2.0  # after SIGTERM, before SIGKILL
+
+
+class _Stopper:
+    """The escalation ladder, shared by the timeout and by Ctrl-C."""
+
+    ladder = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+
+    def __init__(self, pgid: int, started: float, policy: StopPolicy) -> None:
+        self.pgid = pgid
+        self.started = started
+        self.policy = policy
+        self.steps: list[KillStep] = []
+        self.next_at: float | None = None
+        self.reason = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.steps)
+
+    def escalate(self, reason: str) -> None:
+        if len(self.steps) >= len(self.ladder):
+            return
+        sig = self.ladder[len(self.steps)]
+        self.reason = self.reason or reason
+        _killpg(self.pgid, sig)
+        now = time.monotonic()
+        self.steps.append(KillStep(sig.name, round(now - self.started, 3), reason))
+        delay = self.policy.grace if sig == signal.SIGINT else self.policy.term_grace
+        self.next_at = now + delay if sig != signal.SIGKILL else None
+
+    def due(self, now: float) -> bool:
+        return self.next_at is not None and now >= self.next_at
+
+
+def _killpg(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+@contextlib.contextmanager
+def _sigint_to_flag(flag: threading.Event) -> Iterator[None]:
+    """While capturing, Ctrl-C (or SIGTERM to repro) asks for an orderly stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = lambda signum, frame: flag.set()  # noqa: E731
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+class _Sinks:
+    """Where each chunk goes: its own log, the combined log, the terminal."""
+
+    def __init__(self, logs: Path, echo_out: IO[bytes] | None, echo_err: IO[bytes] | None):
+        logs.mkdir(parents=True, exist_ok=True)
+        self.files = {
+            "stdout": open(logs / "stdout.log", "wb", buffering=0),  # noqa: SIM115
+            "stderr": open(logs / "stderr.log", "wb", buffering=0),  # noqa: SIM115
+        }
+        self.combined = open(logs / "pytest_output.txt", "wb", buffering=0)  # noqa: SIM115
+        self.echo: dict[str, IO[bytes] | None] = {"stdout": echo_out, "stderr": echo_err}
+
+    def write(self, name: str, chunk: bytes) -> None:
+        try:
+            self.files[name].write(chunk)
+            self.combined.write(chunk)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"cannot write the test logs: {exc.strerror}",
+                hint="free disk space or make the outputs folder writable",
+            ) from exc
+        echo = self.echo[name]
+        if echo is not None:
+            try:
+                echo.write(chunk)
+                echo.flush()
+            except (OSError, ValueError):
+                # The terminal went away (closed pipe): keep capturing, stop echoing.
+                self.echo[name] = None
+
+    def close(self) -> None:
+        for fh in (*self.files.values(), self.combined):
+            fh.close()
+
+
+def run_captured(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    logs_dir: Path,
+    policy: StopPolicy = StopPolicy(),
+    echo_out: IO[bytes] | None = None,
+    echo_err: IO[bytes] | None = None,
+) -> CaptureResult:
+    """Run `argv`, tee its output into `logs_dir`, and say how it ended."""
+    sinks = _Sinks(logs_dir, echo_out, echo_err)
+    interrupt = threading.Event()
+    try:
+        with _sigint_to_flag(interrupt):
+            return _run(argv, cwd, env, sinks, policy, interrupt)
+    finally:
+        sinks.close()
+
+
+def _run(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    sinks: _Sinks,
+    policy: StopPolicy,
+    interrupt: threading.Event,
+) -> CaptureResult:
+    started_wall = time.time()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+    started = time.monotonic()
+    assert proc.stdout is not None and proc.stderr is not None
+    stopper = _Stopper(proc.pid, started, policy)
+    deadline = started + policy.timeout if policy.timeout else None
+    timed_out = interrupted = False
+    cleanup: list[KillStep] = []
+    abandoned = False
+
+    sel = selectors.DefaultSelector()
+    for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+        os.set_blocking(pipe.fileno(), False)
+        sel.register(pipe, selectors.EVENT_READ, name)
+
+    exited_at: float | None = None
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if interrupt.is_set():
+                interrupt.clear()
+                if exited_at is None:
+                    interrupted = interrupted or not timed_out
+                    # a second Ctrl-C skips the rest of the grace period
+                    stopper.escalate("interrupted by the user")
+            if (
+                deadline is not None
+                and now >= deadline
+                and not stopper.active
+                and exited_at is None
+            ):
+                timed_out = True
+                stopper.escalate(f"timeout of {policy.timeout:g}s expired")
+            elif stopper.due(now) and exited_at is None:
+                stopper.escalate(stopper.reason)
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None:
+                abandoned = _reap_group(proc.pid, started, exited_at, now, cleanup)
+                if abandoned:
+                    break
+            wait = 0.05 if (exited_at is not None or stopper.active) else 0.25
+            if deadline is not None and not stopper.active:
+                wait = max(0.0, min(wait, deadline - now))
+            for key, _ in sel.select(wait):
+                _pump(sel, key, sinks)
+    finally:
+        for key in list(sel.get_map().values()):
+            sel.unregister(key.fileobj)
+            key.fileobj.close()  # type: ignore[union-attr]
+        sel.close()
+        if proc.poll() is None:  # only on an exception inside repro itself
+            _killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if not cleanup:
+            _end_leftovers(proc.pid, started, cleanup)
+
+    rc = proc.returncode
+    return CaptureResult(
+        argv=tuple(argv),
+        pid=proc.pid,
+        returncode=rc,
+        signal=signal.Signals(-rc).name if rc < 0 else None,
+        started=started_wall,
+        ended=started_wall + (time.monotonic() - started),
+        timed_out=timed_out,
+        interrupted=interrupted,
+        kill_sequence=tuple(stopper.steps),
+        group_cleanup=tuple(cleanup),
+        output_abandoned=abandoned,
+    )
+
+
+def _pump(sel: selectors.BaseSelector, key: selectors.SelectorKey, sinks: _Sinks) -> None:
+    pipe: Any = key.fileobj
+    try:
+        chunk = os.read(pipe.fileno(), READ_SIZE)
+    except BlockingIOError:
+        return
+    if chunk:
+        sinks.write(key.data, chunk)
+    else:
+        sel.unregister(pipe)
+        pipe.close()
+
+
+def _reap_group(
+    pgid: int, started: float, exited_at: float, now: float, cleanup: list[KillStep]
+) -> bool:
+    """Once the child has exited, end what is left of its group.
+
+    A test may leave a grandchild that keeps stdout open; without this repro
+    would wait for EOF forever. Returns True when reading should stop because
+    the pipes are held by a process repro cannot signal.
+    """
+    waited = now - exited_at
+    sent = {step.signal for step in cleanup}
+    for after, sig in ((1, signal.SIGTERM), (2, signal.SIGKILL)):
+        if waited >= after * DRAIN_SECONDS and sig.name not in sent and _killpg(pgid, sig):
+            cleanup.append(KillStep(sig.name, round(now - started, 3), "left over after exit"))
+    return waited >= 3 * DRAIN_SECONDS
+
+
+def _end_leftovers(pgid: int, started: float, cleanup: list[KillStep]) -> None:
+    """Processes of the group that closed their output but outlived the child."""
+    if not _killpg(pgid, 0):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not _killpg(pgid, sig):
+            return
+        cleanup.append(
+            KillStep(sig.name, round(time.monotonic() - started, 3), "left over after exit")
+        )
+        limit = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < limit:
+            if not _killpg(pgid, 0):
+                return
+            time.sleep(0.02)

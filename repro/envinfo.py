@@ -1,0 +1,153 @@
+"""env.json: where the tests ran.
+
+Packages are read with `importlib.metadata` inside the interpreter that runs
+the tests (in-process when that is this one), never by shelling out to pip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import locale
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from repro import _probe
+from repro.errors import EnvironmentProblem
+from repro.redact import DEFAULT_ENV_ALLOW, environment_record, strip_url_credentials
+
+ENV_SCHEMA = "env"
+
+
+def probe_interpreter(python: str) -> dict[str, Any]:
+    """Python facts and installed packages of `python` (a path or command)."""
+    if _same_interpreter(python):
+        data = _probe.probe()
+    else:
+        try:
+            proc = subprocess.run(
+                [python, "-I", _probe.__file__],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise EnvironmentProblem(f"cannot run the interpreter {python}: {exc}") from exc
+        if proc.returncode != 0:
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            raise EnvironmentProblem(f"the interpreter {python} failed to start: {tail[0]}")
+        data = json.loads(proc.stdout)
+    for pkg in data["packages"]:
+        if "direct_url" in pkg and isinstance(pkg["direct_url"].get("url"), str):
+            pkg["direct_url"]["url"] = strip_url_credentials(pkg["direct_url"]["url"])
+    return data
+
+
+def _same_interpreter(python: str) -> bool:
+    try:
+        return os.path.samefile(python, sys.executable)
+    except OSError:
+        return False
+
+
+def os_info() -> dict[str, Any]:
+    libc_name, libc_version = platform.libc_ver()
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "version": platform.version(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "libc": {"name": libc_name or None, "version": libc_version or None},
+        "cpu_count": os.cpu_count(),
+        "hostname_hash": hashlib.sha256(platform.node().encode()).hexdigest()[:16],
+    }
+
+
+def locale_info(environ: Mapping[str, str]) -> dict[str, Any]:
+    lang, encoding = locale.getlocale()
+    return {
+        "locale": lang,
+        "encoding": encoding,
+        "preferred_encoding": locale.getpreferredencoding(False),
+        "tz": environ.get("TZ"),
+        "tzname": list(time.tzname),
+        "utc_offset_seconds": -time.timezone,
+    }
+
+
+def _git(cwd: Path, *args: str) -> bytes | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def git_info(project: Path, *, exclude: Iterable[Path] = ()) -> dict[str, Any] | None:
+    """Commit, branch, dirty flag and a hash of the uncommitted change; None outside git.
+
+    Paths in `exclude` (repro's own outputs folder) do not make a checkout dirty.
+    """
+    top = _git(project, "rev-parse", "--show-toplevel")
+    if top is None:
+        return None
+    root = Path(top.decode().strip())
+    spec = ["--", "."] + [
+        f":(exclude){p.resolve().relative_to(root)}"
+        for p in exclude
+        if p.resolve().is_relative_to(root) and p.resolve() != root
+    ]
+    head = _git(project, "rev-parse", "--verify", "-q", "HEAD")
+    branch = _git(project, "symbolic-ref", "--short", "-q", "HEAD")
+    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *spec) or b""
+    diff = _git(root, "diff", "HEAD", "--binary", *spec) if head else b""
+    digest = hashlib.sha256(diff or b"")
+    # Untracked files are part of "what ran" too: hash their names and contents.
+    for entry in status.split(b"\0"):
+        if entry.startswith(b"?? "):
+            rel = entry[3:].decode(errors="surrogateescape")
+            digest.update(b"\0untracked\0" + entry[3:] + b"\0")
+            with contextlib.suppress(OSError):
+                digest.update(hashlib.sha256((root / rel).read_bytes()).digest())
+    remotes_raw = (_git(project, "remote", "-v") or b"").decode(errors="replace")
+    remotes = sorted(
+        {strip_url_credentials(" ".join(line.split()[:2])) for line in remotes_raw.splitlines()}
+    )
+    dirty = bool(status.strip(b"\0"))
+    return {
+        "commit": head.decode().strip() if head else None,
+        "branch": branch.decode().strip() if branch else None,
+        "dirty": dirty,
+        "diff_sha256": digest.hexdigest() if dirty else None,
+        "remotes": remotes,
+    }
+
+
+def collect(
+    *,
+    probe: dict[str, Any],
+    git: dict[str, Any] | None,
+    environ: Mapping[str, str],
+    env_allow: Iterable[str] = DEFAULT_ENV_ALLOW,
+) -> dict[str, Any]:
+    """Build the env.json record (not yet validated) from a probe of the test interpreter
+    and the checkout's git state."""
+    return {
+        "schema": ENV_SCHEMA,
+        "schema_version": 1,
+        "python": probe["python"],
+        "os": os_info(),
+        "locale": locale_info(environ),
+        "packages": probe["packages"],
+        "git": git,
+        "environment": environment_record(environ, env_allow),
+        "repro_python": sys.executable,
+    }

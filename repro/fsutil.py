@@ -1,0 +1,99 @@
+"""Atomic file writes: a reader never sees a half-written record or bundle."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from repro.errors import EnvironmentProblem
+
+CHUNK = 1 << 20
+
+
+def _explain(exc: OSError, path: Path) -> EnvironmentProblem:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return EnvironmentProblem(
+            f"no space left while writing {path}", hint="free disk space and run again"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return EnvironmentProblem(
+            f"cannot write {path}: {exc.strerror}",
+            hint="make the folder writable or choose another with --outputs",
+        )
+    return EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, exclusive: bool = False) -> Iterator[IO[bytes]]:
+    """Yield a binary file that replaces `path` only once it is complete and synced.
+
+    With `exclusive`, refuse to replace an existing file (bundles are never
+    overwritten silently).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _explain(exc, path) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if exclusive:
+            # link() fails if the target exists, where rename() would replace it.
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError as exc:
+        _unlink_quietly(tmp)
+        raise EnvironmentProblem(
+            f"{path} already exists", hint="remove it or choose another --out"
+        ) from exc
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise _explain(exc, path) from exc
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(p: str | Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(p)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as fh:
+        fh.write(data)
+
+
+def dump_json(obj: Any) -> bytes:
+    """The one JSON encoding used for records: sorted keys, stable, UTF-8, newline-terminated."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def write_json(path: Path, obj: Any) -> bytes:
+    data = dump_json(obj)
+    write_bytes(path, data)
+    return data
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """(hex digest, size) of a file, read in fixed chunks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size

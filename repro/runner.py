@@ -1,0 +1,397 @@
+"""`repro run`: one run of the suite into a new run folder, with every record.
+
+The folder is built under a hidden staging name and renamed into place only
+once every record has been validated and written, so `outputs/runs/` never
+holds a half-made run; `outputs/latest` then points at it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from repro import __version__, capture, envinfo, records, results
+from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
+from repro.fsutil import sha256_file, write_json
+from repro.lock import DRIFT_IGNORE, drift, parse_lock
+from repro.redact import DEFAULT_ENV_ALLOW
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
+PLUGIN_NAME = "repro_results_plugin"
+LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
+RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    project: Path
+    outputs: Path
+    python: str = sys.executable
+    pytest_args: tuple[str, ...] = ()
+    policy: capture.StopPolicy = field(default_factory=capture.StopPolicy)
+    lock_path: Path | None = None  # a lock to include (and check for drift)
+    env_allow: tuple[str, ...] = DEFAULT_ENV_ALLOW
+    drift_ignore: tuple[str, ...] = DRIFT_IGNORE
+    redact: tuple[str, ...] = ()
+    repro_argv: tuple[str, ...] = ()
+    echo_out: IO[bytes] | None = None
+    echo_err: IO[bytes] | None = None
+    environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    status: str
+    status_reason: str
+    exit_code: int  # what `repro run` exits with
+    pytest_exit_code: int | None
+    signal: str | None
+    counts: dict[str, int]
+    in_flight: str | None
+    drift: tuple[dict[str, Any], ...]
+    started: float
+    ended: float
+    warnings: tuple[str, ...] = field(default=())
+
+
+def new_run_id(now: float | None = None) -> str:
+    """UTC time to the second plus 24 random bits: sortable, unique under concurrency."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[str, str]:
+    """Final status from exit code + signal + whether pytest finished its session.
+
+    The exit code alone lies: `os._exit(1)` looks like "tests failed".
+    """
+    rc = cap.returncode
+    if cap.timed_out:
+        return "timed-out", f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
+    if cap.interrupted:
+        return "interrupted", "interrupted by the user"
+    if cap.signal is not None:
+        kind = "killed" if cap.signal in ("SIGKILL", "SIGTERM") else "crashed"
+        where = f" during {res.in_flight}" if res.in_flight else ""
+        return kind, f"pytest was ended by {cap.signal}{where}"
+    if not res.session_started:
+        return "error", f"pytest stopped before starting a session (exit code {rc})"
+    if not res.session_finished:
+        where = f" during {res.in_flight}" if res.in_flight else ""
+        return "crashed", f"pytest exited with code {rc}{where} without finishing its session"
+    if res.exitstatus != rc:
+        return "crashed", f"pytest finished with {res.exitstatus} but the process exited with {rc}"
+    if rc == 0:
+        return "passed", "all tests passed"
+    if rc == 1:
+        return "failed", "some tests failed"
+    if rc == 5:
+        return "no-tests", "no tests were collected"
+    if res.collect_errors:
+        n = len(res.collect_errors)
+        return "error", f"{n} error{'s' if n > 1 else ''} during collection"
+    names = {
+        2: "pytest was interrupted",
+        3: "pytest hit an internal error",
+        4: "pytest usage error",
+    }
+    return "error", names.get(rc, f"pytest exited with code {rc}")
+
+
+def exit_code_for(status: str) -> int:
+    if status == "passed":
+        return EXIT_OK
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_BAD
+
+
+def _prepare(outputs: Path, run_id: str) -> Path:
+    staging = outputs / "runs" / f".{run_id}.partial"
+    try:
+        (staging / "logs").mkdir(parents=True)
+        (staging / "results").mkdir()
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot create the run folder in {outputs}: {exc.strerror}",
+            hint="make it writable or pass --outputs DIR",
+        ) from exc
+    return staging
+
+
+def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
+    return [
+        opts.python,
+        "-m",
+        "pytest",
+        "-p",
+        PLUGIN_NAME,
+        f"--repro-results={staging / 'results/results.jsonl'}",
+        f"--junitxml={staging / 'results/junit.xml'}",
+        "-o",
+        "junit_family=xunit1",
+        *opts.pytest_args,
+    ]
+
+
+def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ)
+    # The plugin comes from its own folder, not from repro's site-packages: only
+    # the plugin becomes importable, nothing of repro's environment leaks in.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = None) -> RunResult:
+    environ = os.environ if opts.environ is None else opts.environ
+    project = opts.project.resolve()
+    if not project.is_dir():
+        raise UsageError(f"project folder not found: {opts.project}")
+    probe = envinfo.probe_interpreter(opts.python)
+    pytest_pkg = next((p for p in probe["packages"] if p["name"].lower() == "pytest"), None)
+    if pytest_pkg is None:
+        raise EnvironmentProblem(
+            f"pytest is not installed for {opts.python}",
+            hint=f"install it with: {opts.python} -m pip install pytest",
+        )
+    # The checkout's state is taken before the run: what ran, not what it left behind.
+    git = envinfo.git_info(project, exclude=[opts.outputs])
+    run_id = new_run_id()
+    staging = _prepare(opts.outputs, run_id)
+    try:
+        return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _run_into(
+    opts: RunOptions,
+    project: Path,
+    environ: Mapping[str, str],
+    probe: dict[str, Any],
+    git: dict[str, Any] | None,
+    run_id: str,
+    staging: Path,
+    on_start: Callable[[str, float], None] | None,
+) -> RunResult:
+    argv = _pytest_argv(opts, staging)
+    if on_start is not None:
+        on_start(run_id, time.time())
+    cap = capture.run_captured(
+        argv,
+        cwd=project,
+        env=_child_env(environ),
+        logs_dir=staging / "logs",
+        policy=opts.policy,
+        echo_out=opts.echo_out,
+        echo_err=opts.echo_err,
+    )
+    res = results.read_results(str(staging / "results/results.jsonl"))
+    status, reason = classify(cap, res)
+    warnings: list[str] = []
+
+    redactions = _redact_logs(staging, opts.redact) if opts.redact else []
+
+    lock_drift: list[dict[str, Any]] | None = None
+    lock_info = None
+    if opts.lock_path is not None and opts.lock_path.is_file():
+        shutil.copyfile(opts.lock_path, staging / "requirements.lock")
+        lock_record = opts.lock_path.with_name(opts.lock_path.name + ".json")
+        kind = "snapshot"
+        if lock_record.is_file():
+            shutil.copyfile(lock_record, staging / "lock.json")
+            kind = _lock_kind(staging / "lock.json")
+        lock_drift = drift(
+            parse_lock(opts.lock_path.read_text()), probe["packages"], opts.drift_ignore
+        )
+        if lock_drift:
+            warnings.append(
+                f"the environment differs from {opts.lock_path.name} in {len(lock_drift)} "
+                f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
+            )
+        lock_info = {
+            "path": "requirements.lock",
+            "kind": kind,
+            "sha256": sha256_file(staging / "requirements.lock")[0],
+        }
+
+    _copy_schemas(staging / "schemas")
+
+    env_record = records.validate(
+        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
+        "env",
+    )
+    env_bytes = write_json(staging / "env.json", env_record)
+
+    files = {}
+    for rel in (*LOG_FILES, *RESULT_FILES):
+        if (staging / rel).is_file():
+            digest, size = sha256_file(staging / rel)
+            files[rel] = {"size": size, "sha256": digest}
+    if "results/results.jsonl" not in files:  # pytest died before the plugin loaded
+        (staging / "results/results.jsonl").touch()
+        digest, size = sha256_file(staging / "results/results.jsonl")
+        files["results/results.jsonl"] = {"size": size, "sha256": digest}
+
+    counts = res.counts
+    metadata = records.validate(
+        {
+            "schema": "run_metadata",
+            "schema_version": 1,
+            "run_id": run_id,
+            "repro_argv": list(opts.repro_argv),
+            "argv": [a.replace(str(staging), "<run>") for a in argv],
+            "cwd": str(project),
+            "python": opts.python,
+            "pytest": {"version": res.pytest_version, "plugins": list(res.plugins)},
+            "seeds": {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")},
+            "started": records.utc_iso(cap.started),
+            "ended": records.utc_iso(cap.ended),
+            "duration_seconds": round(cap.duration, 6),
+            "exit_code": cap.returncode,
+            "signal": cap.signal,
+            "status": status,
+            "status_reason": reason,
+            "counts": counts,
+            "tests_total": sum(counts.values()),
+            "collected": res.collected,
+            "order": list(res.order),
+            "in_flight": res.in_flight,
+            "collect_errors": list(res.collect_errors),
+            "timeout": {
+                "seconds": opts.policy.timeout,
+                "grace": opts.policy.grace,
+                "term_grace": opts.policy.term_grace,
+            },
+            "kill_sequence": [vars(s) for s in cap.kill_sequence],
+            "group_cleanup": [vars(s) for s in cap.group_cleanup],
+            "output_abandoned": cap.output_abandoned,
+            "files": files,
+            "drift": lock_drift,
+            "redactions": redactions,
+        },
+        "run_metadata",
+    )
+    meta_bytes = write_json(staging / "run_metadata.json", metadata)
+
+    git = env_record["git"]
+    stamp = records.validate(
+        {
+            "schema": "run_stamp",
+            "schema_version": 1,
+            "run_id": run_id,
+            "repro_version": __version__,
+            "created": records.utc_iso(cap.started),
+            "git": {"commit": git["commit"], "dirty": git["dirty"]} if git else None,
+            "command": list(opts.repro_argv) or metadata["argv"],
+            "status": status,
+            "exit_code": cap.returncode,
+            "lock": lock_info,
+            "records": {
+                "env.json": _sha(env_bytes),
+                "run_metadata.json": _sha(meta_bytes),
+                **(
+                    {"lock.json": sha256_file(staging / "lock.json")[0]}
+                    if (staging / "lock.json").is_file()
+                    else {}
+                ),
+            },
+        },
+        "run_stamp",
+    )
+    write_json(staging / "run_stamp.json", stamp)
+
+    run_dir = staging.with_name(run_id)
+    try:
+        os.replace(staging, run_dir)
+        _point_latest(opts.outputs, run_dir)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot finish the run folder {run_dir}: {exc.strerror}") from exc
+    if git is None:
+        warnings.append(f"{project} is not a git checkout: the records name no commit")
+    return RunResult(
+        run_id=run_id,
+        run_dir=run_dir,
+        status=status,
+        status_reason=reason,
+        exit_code=exit_code_for(status),
+        pytest_exit_code=cap.returncode,
+        signal=cap.signal,
+        counts=counts,
+        in_flight=res.in_flight,
+        drift=tuple(lock_drift or ()),
+        started=cap.started,
+        ended=cap.ended,
+        warnings=tuple(warnings),
+    )
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _lock_kind(path: Path) -> str:
+    import json
+
+    try:
+        kind = json.loads(path.read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return "snapshot"
+    return kind if kind in ("pip-compile", "snapshot") else "snapshot"
+
+
+def _copy_schemas(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in records.SCHEMA_NAMES:
+        shutil.copyfile(records.schema_dir() / f"{name}.schema.json", dest / f"{name}.schema.json")
+
+
+def _point_latest(outputs: Path, run_dir: Path) -> None:
+    """outputs/latest -> runs/<run_id>, replaced atomically."""
+    link = outputs / "latest"
+    tmp = outputs / f".latest.{run_dir.name}"
+    try:
+        os.symlink(os.path.relpath(run_dir, outputs), tmp)
+        os.replace(tmp, link)
+    except OSError:
+        if tmp.is_symlink():
+            tmp.unlink()
+        (outputs / "latest.txt").write_text(run_dir.name + "\n")
+
+
+def _redact_logs(staging: Path, patterns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Mask matches of each pattern in the captured logs, in place, in bounded memory.
+
+    Logs are processed a line at a time (a line longer than 1 MiB is cut into
+    1 MiB pieces; a match spanning such a cut is not masked).
+    """
+    from repro.redact import compile_patterns
+
+    compiled = compile_patterns(patterns)
+    total = [0] * len(compiled)
+    for rel in (*LOG_FILES, "results/results.jsonl", "results/junit.xml"):
+        path = staging / rel
+        if not path.is_file():
+            continue
+        tmp = path.with_name(path.name + ".redacting")
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            while line := src.readline(1 << 20):
+                for i, rx in enumerate(compiled):
+                    line, n = rx.subn(b"[REDACTED]", line)
+                    total[i] += n
+                dst.write(line)
+        os.replace(tmp, path)
+    return [{"pattern": p, "count": n} for p, n in zip(patterns, total, strict=True)]

@@ -1,0 +1,357 @@
+"""A strict reader for untrusted zip files, built on `struct` rather than `zipfile`.
+
+Python's `zipfile` accepts most hostile archives (prepended or appended bytes,
+duplicate names, local headers that disagree with the central directory,
+overlapping entries, lying sizes). This module accepts only the narrow shape
+repro writes, reports every way an archive leaves it, and reads members as a
+bounded stream: nothing is extracted, nothing is held whole in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import unicodedata
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+EOCD = struct.Struct("<4sHHHHIIH")
+EOCD64 = struct.Struct("<4sQHHIIQQQQ")
+EOCD64_LOCATOR = struct.Struct("<4sIQI")
+CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
+LFH = struct.Struct("<4sHHHHHIIIHH")
+
+MAX_ENTRIES = 10_000
+MAX_CD_SIZE = 16 << 20
+MAX_RATIO = 1100  # deflate cannot exceed ~1032:1, so a larger claim is a lie
+MAX_TOTAL = 64 << 30  # uncompressed bytes across the archive
+ALLOWED_FLAGS = 0x0800 | 0x0006  # UTF-8 names, deflate option bits
+READ = 1 << 20
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    method: int
+    flags: int
+    crc: int
+    csize: int
+    usize: int
+    offset: int  # of the local header
+    data_offset: int = 0  # of the member's bytes, once the local header is read
+
+
+@dataclass
+class Archive:
+    size: int
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[tuple[str, str | None, str]] = field(default_factory=list)  # (kind, member, msg)
+    fatal: bool = False  # the container cannot be trusted enough to read members
+
+    def bad(self, kind: str, member: str | None, msg: str, *, fatal: bool = False) -> None:
+        self.problems.append((kind, member, msg))
+        self.fatal = self.fatal or fatal
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` may not appear in a bundle, or None."""
+    if not name:
+        return "empty name"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return "control character in name"
+    if "\\" in name:
+        return "backslash in name"
+    if ":" in name:
+        return "colon in name (drive letter or stream)"
+    if name.startswith("/"):
+        return "absolute path"
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "'.', '..' or empty path component"
+    if not unicodedata.is_normalized("NFC", name):
+        return "name is not NFC-normalized"
+    return None
+
+
+def _find_eocd(fh: BinaryIO, size: int, arc: Archive) -> tuple[int, int, int, int] | None:
+    """(entries, cd_size, cd_offset, end_of_cd_area) from the end records."""
+    if size == 0:
+        arc.bad("container", None, "empty file", fatal=True)
+        return None
+    if size < EOCD.size:
+        arc.bad("container", None, "not a zip file (too short)", fatal=True)
+        return None
+    fh.seek(size - EOCD.size)
+    tail = fh.read(EOCD.size)
+    sig, disk, cd_disk, n_disk, n, cd_size, cd_off, comment_len = EOCD.unpack(tail)
+    if sig != b"PK\x05\x06":
+        # Tell an archive with a comment or trailing bytes from a non-zip.
+        fh.seek(max(0, size - 65557))
+        window = fh.read()
+        if b"PK\x05\x06" in window:
+            arc.bad(
+                "container",
+                None,
+                "bytes after the end of the zip (comment or appended data)",
+                fatal=True,
+            )
+        else:
+            arc.bad("container", None, "not a zip file (no end of central directory)", fatal=True)
+        return None
+    if comment_len:
+        arc.bad("container", None, "archive comment present", fatal=True)
+        return None
+    if disk or cd_disk or n_disk != n:
+        arc.bad("container", None, "multi-disk archive", fatal=True)
+        return None
+    end_of_cd = size - EOCD.size
+    if 0xFFFF in (n,) or 0xFFFFFFFF in (cd_size, cd_off):
+        loc_at = size - EOCD.size - EOCD64_LOCATOR.size
+        if loc_at < 0:
+            arc.bad("container", None, "truncated zip64 records", fatal=True)
+            return None
+        fh.seek(loc_at)
+        lsig, _, eocd64_at, _ = EOCD64_LOCATOR.unpack(fh.read(EOCD64_LOCATOR.size))
+        if lsig != b"PK\x06\x07" or eocd64_at + EOCD64.size != loc_at:
+            arc.bad("container", None, "malformed zip64 end records", fatal=True)
+            return None
+        fh.seek(eocd64_at)
+        rec = EOCD64.unpack(fh.read(EOCD64.size))
+        if rec[0] != b"PK\x06\x06" or rec[1] != EOCD64.size - 12:
+            arc.bad("container", None, "malformed zip64 end record", fatal=True)
+            return None
+        n, cd_size, cd_off = rec[7], rec[8], rec[9]
+        end_of_cd = eocd64_at
+    if n > MAX_ENTRIES:
+        arc.bad("container", None, f"{n} entries (limit {MAX_ENTRIES})", fatal=True)
+        return None
+    if cd_size > MAX_CD_SIZE or cd_off + cd_size != end_of_cd:
+        where = "before" if cd_off + cd_size < end_of_cd else "past"
+        arc.bad(
+            "container",
+            None,
+            f"central directory ends {where} the end record "
+            "(prepended, inserted or truncated data)",
+            fatal=True,
+        )
+        return None
+    return n, cd_size, cd_off, end_of_cd
+
+
+def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int] | None:
+    i = 0
+    while i + 4 <= len(extra):
+        tag, ln = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + ln]
+        if tag == 0x0001:
+            vals = list(struct.unpack_from(f"<{len(body) // 8}Q", body))
+            if usize == 0xFFFFFFFF:
+                usize = vals.pop(0) if vals else -1
+            if csize == 0xFFFFFFFF:
+                csize = vals.pop(0) if vals else -1
+            if offset == 0xFFFFFFFF:
+                offset = vals.pop(0) if vals else -1
+            return usize, csize, offset
+        i += 4 + ln
+    return None
+
+
+def read_archive(fh: BinaryIO) -> Archive:
+    """Parse and check the container; members are read later with `stream_member`."""
+    size = fh.seek(0, os.SEEK_END)
+    arc = Archive(size)
+    found = _find_eocd(fh, size, arc)
+    if found is None:
+        return arc
+    n, cd_size, cd_off, _ = found
+    fh.seek(cd_off)
+    cd = fh.read(cd_size)
+    pos = 0
+    seen: dict[str, str] = {}
+    entries: list[Entry] = []
+    for _ in range(n):
+        if pos + CDH.size > len(cd):
+            arc.bad("container", None, "central directory is truncated", fatal=True)
+            return arc
+        (
+            sig,
+            made_by,
+            _need,
+            flags,
+            method,
+            _t,
+            _d,
+            crc,
+            csize,
+            usize,
+            nlen,
+            xlen,
+            clen,
+            disk,
+            _iattr,
+            eattr,
+            offset,
+        ) = CDH.unpack_from(cd, pos)
+        if sig != b"PK\x01\x02":
+            arc.bad("container", None, "corrupt central directory", fatal=True)
+            return arc
+        raw = cd[pos + CDH.size : pos + CDH.size + nlen]
+        extra = cd[pos + CDH.size + nlen : pos + CDH.size + nlen + xlen]
+        pos += CDH.size + nlen + xlen + clen
+        try:
+            name = raw.decode("utf-8") if flags & 0x0800 else raw.decode("ascii")
+        except UnicodeDecodeError:
+            arc.bad(
+                "name", repr(raw)[2:-1], "name is not valid UTF-8 (or ASCII without the UTF-8 flag)"
+            )
+            name = raw.decode("utf-8", "replace")
+        if 0xFFFFFFFF in (usize, csize, offset):
+            z = _zip64_extra(extra, usize, csize, offset)
+            if z is None or -1 in z:
+                arc.bad("container", name, "zip64 sizes missing", fatal=True)
+                return arc
+            usize, csize, offset = z
+        if flags & 0x0001 or flags & 0x0040:
+            arc.bad("entry", name, "encrypted entry")
+        elif flags & ~ALLOWED_FLAGS:
+            arc.bad("entry", name, f"unsupported flags 0x{flags:04x}")
+        if method not in (0, 8):
+            arc.bad("entry", name, f"unsupported compression method {method}")
+        elif method == 0 and csize != usize:
+            arc.bad("entry", name, "stored entry whose sizes differ")
+        elif method == 8 and usize > max(csize, 1) * MAX_RATIO:
+            arc.bad(
+                "entry", name, f"declared size {usize} is impossible for {csize} compressed bytes"
+            )
+        mode = eattr >> 16
+        if (made_by >> 8) == 3 and mode and (mode & 0o170000) not in (0o100000,):
+            kind = "symlink" if mode & 0o170000 == 0o120000 else "non-regular file"
+            arc.bad("entry", name, f"{kind} entry")
+        if name.endswith("/"):
+            arc.bad("entry", name, "directory entry")
+        why = name_problem(name)
+        if why:
+            arc.bad("name", name, why)
+        key = unicodedata.normalize("NFC", name).casefold()
+        if key in seen:
+            what = "duplicate name" if seen[key] == name else f"name collides with {seen[key]!r}"
+            arc.bad("name", name, what)
+        else:
+            seen[key] = name
+        if disk:
+            arc.bad("container", name, "entry on another disk", fatal=True)
+        entries.append(Entry(name, method, flags, crc, csize, usize, offset))
+    if pos != len(cd):
+        arc.bad("container", None, "central directory has trailing bytes", fatal=True)
+    if sum(e.usize for e in entries) > MAX_TOTAL:
+        arc.bad("container", None, f"more than {MAX_TOTAL} bytes uncompressed", fatal=True)
+    arc.entries = _check_layout(fh, entries, cd_off, arc)
+    return arc
+
+
+def _check_layout(fh: BinaryIO, entries: list[Entry], cd_off: int, arc: Archive) -> list[Entry]:
+    """Entries must tile the file from 0 to the central directory, each local header equal
+    to its central record: no gaps, no overlap, no hidden data."""
+    out: list[Entry] = []
+    expected = 0
+    for e in sorted(entries, key=lambda e: e.offset):
+        if e.offset != expected:
+            what = (
+                "overlaps another entry" if e.offset < expected else "is preceded by unlisted bytes"
+            )
+            arc.bad("container", e.name, f"entry {what}", fatal=True)
+            return out
+        fh.seek(e.offset)
+        head = fh.read(LFH.size)
+        if len(head) < LFH.size:
+            arc.bad("container", e.name, "local header truncated", fatal=True)
+            return out
+        sig, _need, flags, method, _t, _d, crc, csize, usize, nlen, xlen = LFH.unpack(head)
+        raw = fh.read(nlen)
+        extra = fh.read(xlen)
+        if 0xFFFFFFFF in (csize, usize):
+            z = _zip64_extra(extra, usize, csize, 0)
+            if z is not None:
+                usize, csize, _ = z
+        name_ok = raw in (e.name.encode("utf-8"), e.name.encode("ascii", "replace"))
+        if (
+            sig != b"PK\x03\x04"
+            or (flags, method, crc, csize, usize) != (e.flags, e.method, e.crc, e.csize, e.usize)
+            or not name_ok
+        ):
+            arc.bad(
+                "container", e.name, "local header disagrees with the central directory", fatal=True
+            )
+            return out
+        data_at = e.offset + LFH.size + nlen + xlen
+        expected = data_at + e.csize
+        if expected > cd_off:
+            arc.bad("container", e.name, "entry data runs into the central directory", fatal=True)
+            return out
+        out.append(Entry(e.name, e.method, e.flags, e.crc, e.csize, e.usize, e.offset, data_at))
+    if expected != cd_off:
+        arc.bad("container", None, "unlisted bytes before the central directory", fatal=True)
+    return out
+
+
+class MemberError(Exception):
+    """A member's bytes do not match what the central directory declares."""
+
+
+def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[bytes]:
+    """Yield the member's uncompressed bytes, checking size and CRC as they pass.
+
+    Never produces more than the declared size: a member that inflates past it
+    (a lying size, a bomb) or stops short raises `MemberError`.
+    """
+    fh.seek(e.data_offset)
+    remaining_in = e.csize
+    produced = 0
+    crc = 0
+    inflater = zlib.decompressobj(-15) if e.method == 8 else None
+    while remaining_in > 0 or (inflater is not None and inflater.unconsumed_tail):
+        if inflater is not None and inflater.unconsumed_tail:
+            buf = inflater.unconsumed_tail
+        else:
+            buf = fh.read(min(READ, remaining_in))
+            if not buf:
+                raise MemberError("archive ends inside this member")
+            remaining_in -= len(buf)
+        if inflater is None:
+            out = buf
+        else:
+            try:
+                out = inflater.decompress(buf, min(4 * READ, e.usize - produced + 1))
+            except zlib.error as exc:
+                raise MemberError(f"corrupt deflate data ({exc})") from exc
+        produced += len(out)
+        if produced > e.usize:
+            raise MemberError("member inflates past its declared size")
+        if out:
+            crc = zlib.crc32(out, crc)
+            yield out
+        if limit is not None and produced > limit:
+            raise MemberError(f"member is larger than {limit} bytes")
+    if inflater is not None:
+        if not inflater.eof:
+            raise MemberError("deflate stream is truncated")
+        if inflater.unused_data:
+            raise MemberError("data after the end of the deflate stream")
+    if produced != e.usize:
+        raise MemberError(f"member holds {produced} bytes, {e.usize} declared")
+    if crc != e.crc:
+        raise MemberError("CRC mismatch")
+
+
+def hash_member(fh: BinaryIO, e: Entry) -> str:
+    h = hashlib.sha256()
+    for chunk in stream_member(fh, e):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def read_member(fh: BinaryIO, e: Entry, limit: int) -> bytes:
+    return b"".join(stream_member(fh, e, limit))
