@@ -51,10 +51,9 @@ def probe_interpreter(python: str) -> dict[str, Any]:
 
 
 def _same_interpreter(python: str) -> bool:
-    try:
-        return os.path.samefile(python, sys.executable)
-    except OSError:
-        return False
+    # Not samefile(): a venv's python is often a symlink to its base interpreter,
+    # the same binary with other site-packages.
+    return os.path.abspath(python) == os.path.abspath(sys.executable)
 
 
 def os_info() -> dict[str, Any]:

@@ -99,7 +99,8 @@ def run_repro(*args: str | os.PathLike[str], cwd: Path | None = None,
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "repro", *map(str, args)],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd, env=full_env, capture_output=True, text=True, errors="surrogateescape",
+        timeout=timeout, check=False,
     )
 
 

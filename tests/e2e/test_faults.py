@@ -1,0 +1,163 @@
+"""Runs that go wrong still give a complete, valid bundle with the right status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from tests.conftest import run_repro
+
+HANG = {
+    "tests/test_hang.py": """
+        import time
+
+        def test_quick():
+            pass
+
+        def test_hangs():
+            print("going to sleep", flush=True)
+            time.sleep(600)
+    """
+}
+
+
+def _meta(bundle: Path, rel: str = "run_metadata.json") -> dict:
+    with zipfile.ZipFile(bundle) as zf:
+        top = zf.namelist()[0].split("/")[0]
+        return json.loads(zf.read(f"{top}/data/{rel}"))
+
+
+def test_timeout_stops_the_group_in_order_and_names_the_hung_test(project):
+    proj = project(HANG)
+    started = time.monotonic()
+    res = run_repro("bundle", "--no-lock", "--json", "--timeout", "3", "--grace", "2", cwd=proj)
+    assert time.monotonic() - started < 30
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert out["status"] == "timed-out"
+    meta = _meta(Path(proj, out["bundle"]))
+    assert meta["in_flight"] == "tests/test_hang.py::test_hangs"
+    assert meta["counts"]["passed"] == 1
+    assert [s["signal"] for s in meta["kill_sequence"]][0] == "SIGINT"
+    assert meta["kill_sequence"][0]["at"] >= 3
+    assert meta["timeout"] == {"seconds": 3.0, "grace": 2.0, "term_grace": 2.0}
+    assert run_repro("verify", Path(proj, out["bundle"])).returncode == 0
+
+
+def test_ctrl_c_on_repro_stops_orderly_and_still_bundles(project):
+    proj = project(HANG)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repro", "bundle", "--no-lock", "--json", "--", "-s"],
+        cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    assert proc.stderr is not None
+    # Wait until the hanging test is running, then press "Ctrl-C".
+    seen = b""
+    while b"going to sleep" not in seen:
+        chunk = proc.stderr.read1(4096)
+        assert chunk, seen.decode(errors="replace")
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (seen + err).decode(errors="replace")
+    result = json.loads(out)
+    assert result["status"] == "interrupted" and result["exit_code"] == 130
+    meta = _meta(Path(proj, result["bundle"]))
+    assert meta["kill_sequence"][0]["signal"] == "SIGINT"
+    assert meta["in_flight"] == "tests/test_hang.py::test_hangs"
+    assert run_repro("verify", Path(proj, result["bundle"])).returncode == 0
+
+
+def test_grandchild_holding_stdout_does_not_hang_repro(project):
+    proj = project({
+        "tests/test_daemon.py": """
+            import subprocess, sys
+
+            def test_spawns_a_lingering_child():
+                subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        """
+    })
+    started = time.monotonic()
+    res = run_repro("run", "--json", cwd=proj)
+    assert time.monotonic() - started < 30
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    meta = json.loads(Path(proj, out["run_dir"], "run_metadata.json").read_text())
+    assert meta["status"] == "passed"
+    assert meta["group_cleanup"] and meta["group_cleanup"][0]["signal"] == "SIGTERM"
+
+
+def test_segfault_is_a_crash_with_signal_and_traceback(project):
+    proj = project({
+        "tests/test_segv.py": """
+            import ctypes
+
+            def test_ok():
+                pass
+
+            def test_segfaults():
+                ctypes.string_at(0)
+        """
+    })
+    res = run_repro("bundle", "--no-lock", "--json", cwd=proj)
+    assert res.returncode == 1
+    out = json.loads(res.stdout)
+    assert out["status"] == "crashed"
+    bundle = Path(proj, out["bundle"])
+    meta = _meta(bundle)
+    assert meta["signal"] == "SIGSEGV" and meta["exit_code"] == -signal.SIGSEGV
+    assert meta["in_flight"] == "tests/test_segv.py::test_segfaults"
+    with zipfile.ZipFile(bundle) as zf:
+        top = zf.namelist()[0].split("/")[0]
+        stderr = zf.read(f"{top}/data/logs/stderr.log")
+    assert b"Fatal Python error: Segmentation fault" in stderr
+    assert b"test_segv.py" in stderr
+
+
+def test_invalid_utf8_and_binary_output_kept_exactly(project):
+    payload = bytes(range(256)) * 64 + b"\xff\xfe no newline at end"
+    proj = project({
+        "tests/test_bytes.py": f"""
+            import sys
+
+            def test_binary():
+                sys.stdout.buffer.write({payload!r})
+                sys.stdout.flush()
+                sys.stderr.buffer.write({payload[::-1]!r})
+                sys.stderr.flush()
+        """
+    })
+    res = run_repro("run", "--json", "--", "-s", "-q", cwd=proj)
+    assert res.returncode == 0
+    run_dir = Path(proj, json.loads(res.stdout)["run_dir"])
+    assert payload in (run_dir / "logs/stdout.log").read_bytes()
+    assert payload[::-1] in (run_dir / "logs/stderr.log").read_bytes()
+    combined = (run_dir / "logs/pytest_output.txt").read_bytes()
+    assert payload in combined and payload[::-1] in combined
+
+
+def test_no_tests_collected_and_usage_error_have_their_own_status(project):
+    proj = project({"tests/test_nothing.py": "x = 1\n"})
+    res = run_repro("run", "--json", cwd=proj)
+    assert res.returncode == 1
+    assert json.loads(res.stdout)["status"] == "no-tests"
+    res = run_repro("run", "--json", "--", "--no-such-option", cwd=proj)
+    assert res.returncode == 1
+    assert "pytest stopped before starting a session" in res.stderr
+
+
+def test_pytest_missing_from_target_interpreter(tmp_path, project):
+    proj = project({"tests/test_x.py": "def test_x(): pass\n"})
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
+                   check=True)
+    res = run_repro("run", "--python", tmp_path / "bare/bin/python", cwd=proj)
+    assert res.returncode == 3
+    assert res.stderr.strip().splitlines()[-1].startswith("repro: error: pytest is not installed")
+    assert not (proj / "outputs" / "runs").exists() or not any((proj / "outputs/runs").iterdir())
+    assert os.path.exists(tmp_path / "bare/bin/python")

@@ -1,0 +1,107 @@
+"""Packing: deterministic bytes, a BagIt bag standard tools accept, atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from repro.bundle import pack
+from repro.errors import EnvironmentProblem, UsageError
+from repro.runner import RunOptions, run
+from tests.conftest import PASSING
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import write_project
+
+    root = tmp_path_factory.mktemp("pack")
+    proj = write_project(root / "proj", PASSING)
+    return run(RunOptions(project=proj, outputs=root / "outputs")).run_dir
+
+
+def test_pack_twice_gives_identical_bytes_and_digest(run_dir, tmp_path):
+    a = pack(run_dir, out_dir=tmp_path / "a")
+    b = pack(run_dir, out_dir=tmp_path / "b")
+    assert a.path.read_bytes() == b.path.read_bytes()
+    assert a.digest == b.digest and a.path.name == b.path.name
+    assert a.sidecar.read_text() == b.sidecar.read_text()
+
+
+def test_digest_does_not_depend_on_compression(run_dir, tmp_path):
+    deflated = pack(run_dir, out_dir=tmp_path / "d")
+    stored = pack(run_dir, out_dir=tmp_path / "s", store=True)
+    assert deflated.digest == stored.digest
+    assert deflated.path.read_bytes() != stored.path.read_bytes()
+    with zipfile.ZipFile(stored.path) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_zip_entries_are_normalised(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # clamped to 1980
+    res = pack(run_dir, out_dir=tmp_path)
+    with zipfile.ZipFile(res.path) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names, key=str.encode)
+    top = f"repro-{res.run_id}"
+    assert {n.split("/")[0] for n in names} == {top}
+    assert f"{top}/data/run_stamp.json" in names and f"{top}/bagit.txt" in names
+    for info in infos:
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.create_system == 3 and info.external_attr >> 16 == 0o100644
+        assert info.extra == b""
+
+
+def test_sidecar_carries_digest_and_a_sha256sum_line(run_dir, tmp_path):
+    res = pack(run_dir, out_dir=tmp_path)
+    comment, line = res.sidecar.read_text().splitlines()
+    assert comment == f"# repro content digest: {res.digest}"
+    assert line == f"{hashlib.sha256(res.path.read_bytes()).hexdigest()}  {res.path.name}"
+
+
+def test_extracted_bundle_passes_bagit_validation(run_dir, tmp_path):
+    bagit = pytest.importorskip("bagit")
+    res = pack(run_dir, out_dir=tmp_path)
+    with zipfile.ZipFile(res.path) as zf:
+        zf.extractall(tmp_path / "x")  # trusted: we just made it
+    bag = bagit.Bag(str(tmp_path / "x" / f"repro-{res.run_id}"))
+    bag.validate()
+    assert bag.info["External-Identifier"] == res.run_id
+
+
+def test_repacking_into_the_same_place_is_idempotent(run_dir, tmp_path):
+    first = pack(run_dir, out_dir=tmp_path)
+    again = pack(run_dir, out_dir=tmp_path)
+    assert again.reused and again.path == first.path
+
+
+def test_existing_bundle_with_other_content_is_not_overwritten(run_dir, tmp_path):
+    first = pack(run_dir, out_dir=tmp_path)
+    first.path.write_bytes(b"something else")
+    with pytest.raises(EnvironmentProblem, match="already exists"):
+        pack(run_dir, out_dir=tmp_path)
+    assert first.path.read_bytes() == b"something else"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [first.path.name, first.sidecar.name])
+
+
+def test_unfinished_run_folder_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    with pytest.raises(UsageError, match="not a finished run folder"):
+        pack(tmp_path / "run", out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_symlink_in_run_folder_is_refused(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    os.symlink("/etc/passwd", copy / "logs" / "evil.log")
+    with pytest.raises(UsageError, match="not a regular file"):
+        pack(copy, out_dir=tmp_path / "out")
