@@ -168,6 +168,11 @@ def _opts_lock(fn: F) -> F:
             click.option(
                 "--upgrade", is_flag=True, help="Resolve again even if the inputs are unchanged."
             ),
+            click.option(
+                "--no-build-isolation",
+                is_flag=True,
+                help="Build project metadata with the build backend installed here.",
+            ),
         ]
     ):
         fn = deco(fn)
@@ -208,6 +213,7 @@ def _lock_options(project: Path, kw: dict[str, Any], python: str) -> Any:
         require_hashes=kw["require_hashes"],
         index_timeout=kw["index_timeout"],
         python=python,
+        build_isolation=not kw["no_build_isolation"],
     )
 
 

@@ -45,6 +45,7 @@ class LockOptions:
     find_links: tuple[str, ...] = ()
     no_index: bool = False
     upgrade: bool = False
+    build_isolation: bool = True
     require_hashes: bool = False
     index_timeout: float = 5.0  # seconds to decide that no index answers
     compile_timeout: float = 600.0
@@ -217,8 +218,6 @@ def _run_pip_compile(
         "--no-emit-find-links",
         "--no-emit-trusted-host",
         "--no-config",
-        "--custom-compile-command",
-        " ".join(_compile_command(opts)),
         "--output-file",
         str(out),
     ]
@@ -232,7 +231,11 @@ def _run_pip_compile(
         argv.append("--no-index")
     if opts.upgrade:
         argv.append("--upgrade")
+    if not opts.build_isolation:
+        argv.append("--no-build-isolation")
     argv += [str(p) for p in src]
+    # pip-tools reads the regeneration command for its header from the environment.
+    env["CUSTOM_COMPILE_COMMAND"] = " ".join(_compile_command(opts))
     # Index URLs travel in the environment, not argv, so they never show in `ps`.
     if opts.index_url:
         env["PIP_INDEX_URL"] = opts.index_url
