@@ -53,8 +53,14 @@ def test_failing_suite_still_bundles(project, cli):
     out = _bundle_json(res.stdout)
     assert out["status"] == "failed"
     meta = json.loads(_member(Path(str(out["bundle"])), "run_metadata.json"))
-    assert meta["counts"] == {"passed": 1, "failed": 1, "skipped": 1, "error": 0,
-                              "xfailed": 1, "xpassed": 0}
+    assert meta["counts"] == {
+        "passed": 1,
+        "failed": 1,
+        "skipped": 1,
+        "error": 0,
+        "xfailed": 1,
+        "xpassed": 0,
+    }
     assert cli("verify", out["bundle"]).exit_code == 0
 
 
@@ -69,7 +75,9 @@ def test_os_exit_in_third_test_is_a_crash(project):
     assert meta["exit_code"] == 1 and meta["signal"] is None
     assert meta["in_flight"] == "tests/test_crash.py::test_third"
     assert meta["counts"]["passed"] == 2
-    assert meta["order"][:3] == [f"tests/test_crash.py::test_{n}" for n in ("first", "second", "third")]
+    assert meta["order"][:3] == [
+        f"tests/test_crash.py::test_{n}" for n in ("first", "second", "third")
+    ]
     assert b"about to die" in _member(bundle, "logs/pytest_output.txt")
     assert "in flight: tests/test_crash.py::test_third" in res.stderr
     assert run_repro("verify", bundle).returncode == 0

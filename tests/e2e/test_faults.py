@@ -44,7 +44,7 @@ def test_timeout_stops_the_group_in_order_and_names_the_hung_test(project):
     meta = _meta(Path(proj, out["bundle"]))
     assert meta["in_flight"] == "tests/test_hang.py::test_hangs"
     assert meta["counts"]["passed"] == 1
-    assert [s["signal"] for s in meta["kill_sequence"]][0] == "SIGINT"
+    assert meta["kill_sequence"][0]["signal"] == "SIGINT"
     assert meta["kill_sequence"][0]["at"] >= 3
     assert meta["timeout"] == {"seconds": 3.0, "grace": 2.0, "term_grace": 2.0}
     assert run_repro("verify", Path(proj, out["bundle"])).returncode == 0
@@ -54,7 +54,10 @@ def test_ctrl_c_on_repro_stops_orderly_and_still_bundles(project):
     proj = project(HANG)
     proc = subprocess.Popen(
         [sys.executable, "-m", "repro", "bundle", "--no-lock", "--json", "--", "-s"],
-        cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=proj,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     assert proc.stderr is not None
     # Wait until the hanging test is running, then press "Ctrl-C".
@@ -75,14 +78,16 @@ def test_ctrl_c_on_repro_stops_orderly_and_still_bundles(project):
 
 
 def test_grandchild_holding_stdout_does_not_hang_repro(project):
-    proj = project({
-        "tests/test_daemon.py": """
+    proj = project(
+        {
+            "tests/test_daemon.py": """
             import subprocess, sys
 
             def test_spawns_a_lingering_child():
                 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
         """
-    })
+        }
+    )
     started = time.monotonic()
     res = run_repro("run", "--json", cwd=proj)
     assert time.monotonic() - started < 30
@@ -94,8 +99,9 @@ def test_grandchild_holding_stdout_does_not_hang_repro(project):
 
 
 def test_segfault_is_a_crash_with_signal_and_traceback(project):
-    proj = project({
-        "tests/test_segv.py": """
+    proj = project(
+        {
+            "tests/test_segv.py": """
             import ctypes
 
             def test_ok():
@@ -104,7 +110,8 @@ def test_segfault_is_a_crash_with_signal_and_traceback(project):
             def test_segfaults():
                 ctypes.string_at(0)
         """
-    })
+        }
+    )
     res = run_repro("bundle", "--no-lock", "--json", cwd=proj)
     assert res.returncode == 1
     out = json.loads(res.stdout)
@@ -122,8 +129,9 @@ def test_segfault_is_a_crash_with_signal_and_traceback(project):
 
 def test_invalid_utf8_and_binary_output_kept_exactly(project):
     payload = bytes(range(256)) * 64 + b"\xff\xfe no newline at end"
-    proj = project({
-        "tests/test_bytes.py": f"""
+    proj = project(
+        {
+            "tests/test_bytes.py": f"""
             import sys
 
             def test_binary():
@@ -132,7 +140,8 @@ def test_invalid_utf8_and_binary_output_kept_exactly(project):
                 sys.stderr.buffer.write({payload[::-1]!r})
                 sys.stderr.flush()
         """
-    })
+        }
+    )
     res = run_repro("run", "--json", "--", "-s", "-q", cwd=proj)
     assert res.returncode == 0
     run_dir = Path(proj, json.loads(res.stdout)["run_dir"])
@@ -154,8 +163,9 @@ def test_no_tests_collected_and_usage_error_have_their_own_status(project):
 
 def test_pytest_missing_from_target_interpreter(tmp_path, project):
     proj = project({"tests/test_x.py": "def test_x(): pass\n"})
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True
+    )
     res = run_repro("run", "--python", tmp_path / "bare/bin/python", cwd=proj)
     assert res.returncode == 3
     assert res.stderr.strip().splitlines()[-1].startswith("repro: error: pytest is not installed")
