@@ -113,6 +113,13 @@ def _opts_run(fn: F) -> F:
                 metavar="NAME",
                 help="Also record the value of environment variable NAME (repeatable).",
             ),
+            click.option(
+                "--drift-ignore",
+                multiple=True,
+                metavar="NAME",
+                help="Package not to report as drift from the lock (repeatable; pip, "
+                "setuptools, wheel and repro itself are always ignored).",
+            ),
             _opt_json,
             click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
         ]
@@ -184,7 +191,16 @@ def _opts_lock(fn: F) -> F:
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="repro")
-def main() -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="pyproject.toml",
+    show_default=True,
+    help="File whose [tool.repro] table sets option defaults.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path) -> None:
     """Evidence that a test suite ran: where, with what, and with what result.
 
     \b
@@ -194,6 +210,16 @@ def main() -> None:
     Exit codes: 0 ok, 1 tests failed or bundle invalid, 2 usage error,
     3 environment or I/O error, 130 interrupted.
     """
+    from repro import config
+
+    try:
+        table = config.load(config_path)
+        if table:
+            assert isinstance(ctx.command, click.Group)
+            ctx.default_map = config.default_map(table, ctx.command.commands, config_path)
+    except ReproError as exc:
+        _say(f"repro: error: {exc.diagnostics()}")
+        sys.exit(exc.exit_code)
 
 
 def _lock_options(project: Path, kw: dict[str, Any], python: str) -> Any:
@@ -262,42 +288,35 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
     click.echo(f"{verb} {res.path} ({res.kind}, {res.packages} packages, from {res.source})")
 
 
-def _run_options(
-    project: Path,
-    outputs: Path | None,
-    python: str,
-    timeout: float | None,
-    grace: float,
-    redact: tuple[str, ...],
-    env_allow: tuple[str, ...],
-    pytest_args: tuple[str, ...],
-    as_json: bool,
-    lock_path: Path | None,
-) -> Any:
+def _run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
+    """RunOptions from the options `_opts_run` defines (popped from `kw`)."""
     import re
 
     from repro.capture import StopPolicy
+    from repro.lock import DRIFT_IGNORE
     from repro.redact import DEFAULT_ENV_ALLOW
     from repro.runner import RunOptions
 
-    for pattern in redact:
+    for pattern in kw["redact"]:
         try:
             re.compile(pattern)
         except re.error as exc:
             raise click.BadParameter(f"{pattern!r}: {exc}", param_hint="--redact") from exc
-    out = sys.stdout.buffer
+    project: Path = kw["project"]
     err = sys.stderr.buffer
     return RunOptions(
         project=project,
-        outputs=outputs or project / "outputs",
-        python=python,
-        pytest_args=tuple(pytest_args),
-        policy=StopPolicy(timeout=timeout, grace=grace),
+        outputs=kw["outputs"] or project / "outputs",
+        python=kw["python"],
+        pytest_args=tuple(kw["pytest_args"]),
+        policy=StopPolicy(timeout=kw["timeout"], grace=kw["grace"]),
         lock_path=lock_path,
-        env_allow=(*DEFAULT_ENV_ALLOW, *env_allow),
-        redact=tuple(redact),
+        env_allow=(*DEFAULT_ENV_ALLOW, *kw["env_allow"]),
+        drift_ignore=(*DRIFT_IGNORE, *kw["drift_ignore"]),
+        redact=tuple(kw["redact"]),
         repro_argv=("repro", *sys.argv[1:]),
-        echo_out=err if as_json else out,
+        # With --json, stdout carries the JSON object alone; test output goes to stderr.
+        echo_out=err if kw["as_json"] else sys.stdout.buffer,
         echo_err=err,
     )
 
@@ -323,17 +342,7 @@ def _finished(res: Any) -> None:
 @main.command(context_settings=CONTEXT)
 @_opts_run
 @handle_errors
-def run(
-    project: Path,
-    outputs: Path | None,
-    python: str,
-    timeout: float | None,
-    grace: float,
-    redact: tuple[str, ...],
-    env_allow: tuple[str, ...],
-    as_json: bool,
-    pytest_args: tuple[str, ...],
-) -> None:
+def run(**kw: Any) -> None:
     """Run the project's pytest suite into outputs/runs/<run_id>/ with every record.
 
     Arguments after `--` go to pytest. The output streams live while being
@@ -346,22 +355,11 @@ def run(
     from repro import runner
     from repro.lock import DEFAULT_LOCK
 
-    lock_path = project / DEFAULT_LOCK
-    opts = _run_options(
-        project,
-        outputs,
-        python,
-        timeout,
-        grace,
-        redact,
-        env_allow,
-        pytest_args,
-        as_json,
-        lock_path if lock_path.is_file() else None,
-    )
+    lock_path = kw["project"] / DEFAULT_LOCK
+    opts = _run_options(kw, lock_path if lock_path.is_file() else None)
     res = runner.run(opts, on_start=_announce)
     _finished(res)
-    if as_json:
+    if kw["as_json"]:
         _emit_json(
             {
                 "run_id": res.run_id,
@@ -412,20 +410,7 @@ def pack(run_dir: Path, out_dir: Path, store: bool, as_json: bool) -> None:
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @click.option("--no-lock", is_flag=True, help="Skip locking; bundle without a lock.")
 @handle_errors
-def bundle(
-    project: Path,
-    outputs: Path | None,
-    python: str,
-    timeout: float | None,
-    grace: float,
-    redact: tuple[str, ...],
-    env_allow: tuple[str, ...],
-    as_json: bool,
-    pytest_args: tuple[str, ...],
-    store: bool,
-    no_lock: bool,
-    **lock_kw: Any,
-) -> None:
+def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
@@ -443,18 +428,16 @@ def bundle(
 
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(_lock_options(project, lock_kw, python))
+        lres = lockmod.lock(_lock_options(kw["project"], kw, kw["python"]))
         for w in lres.warnings:
             _say(f"repro: warning: {w}")
         _say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
-    opts = _run_options(
-        project, outputs, python, timeout, grace, redact, env_allow, pytest_args, as_json, lock_path
-    )
+    opts = _run_options(kw, lock_path)
     res = runner.run(opts, on_start=_announce)
     _finished(res)
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
-    if as_json:
+    if kw["as_json"]:
         _emit_json(
             {
                 "bundle": str(packed.path),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import envinfo, records
+from repro.config import read_toml
 from repro.errors import LockError, UsageError
 from repro.fsutil import write_bytes, write_json
 from repro.redact import strip_url_credentials
@@ -73,18 +74,6 @@ class LockResult:
 # --- what to lock -----------------------------------------------------------
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text())
-        return data
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-
-
 def _group_requirements(
     pyproject: dict[str, Any], group: str, seen: tuple[str, ...] = ()
 ) -> list[str]:
@@ -122,7 +111,7 @@ def find_inputs(opts: LockOptions) -> tuple[list[Path], str]:
     if layout:
         return layout, "requirements/*.in"
     if (proj / "pyproject.toml").is_file():
-        data = _load_toml(proj / "pyproject.toml")
+        data = read_toml(proj / "pyproject.toml")
         if "project" in data:
             return [proj / "pyproject.toml"], "pyproject.toml"
     if (proj / "setup.cfg").is_file():
@@ -341,7 +330,7 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             src = [snap_in]
         if opts.groups:
             group_in = Path(tmp, "groups.in")
-            data = _load_toml(opts.project / "pyproject.toml")
+            data = read_toml(opts.project / "pyproject.toml")
             reqs = [r for g in opts.groups for r in _group_requirements(data, g)]
             group_in.write_text("\n".join(reqs) + "\n")
             src.append(group_in)

@@ -1,0 +1,61 @@
+"""`[tool.repro]` in pyproject.toml: defaults for any command-line option.
+
+Keys are the long option names without dashes (`index-url`, `env-allow`, ...);
+a key applies to every command that has that option. The command line wins
+over the file, which wins over repro's defaults (through click's default_map).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from repro.errors import UsageError
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    return data
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The [tool.repro] table of `path`, or {} when there is none."""
+    if not path.is_file():
+        return {}
+    data = read_toml(path)
+    table = data.get("tool", {}).get("repro", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.repro] must be a table")
+    return table
+
+
+def default_map(table: dict[str, Any], commands: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """Turn config keys into click's {command: {param_name: value}}."""
+    out: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for name, cmd in commands.items():
+        for param in getattr(cmd, "params", []):
+            for opt in getattr(param, "opts", []):
+                key = opt.lstrip("-")
+                if opt.startswith("--") and key in table:
+                    value = table[key]
+                    if getattr(param, "multiple", False) and isinstance(value, str):
+                        value = [value]
+                    out.setdefault(name, {})[param.name] = value
+                    used.add(key)
+    unknown = sorted(set(table) - used)
+    if unknown:
+        raise UsageError(
+            f"{source}: unknown key(s) in [tool.repro]: {', '.join(unknown)}",
+            hint="see docs/config.md for the keys repro reads",
+        )
+    return out

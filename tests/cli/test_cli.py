@@ -1,0 +1,88 @@
+"""The click layer: help, version, usage errors, config defaults."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSING
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("command", ["lock", "run", "pack", "bundle", "verify"])
+def test_every_command_has_help_with_an_example(cli, command):
+    res = cli(command, "--help")
+    assert res.exit_code == 0
+    assert "Example:" in res.stdout and f"repro {command}" in res.stdout
+
+
+def test_version(cli):
+    from repro import __version__
+
+    res = cli("--version")
+    assert res.exit_code == 0 and res.stdout.strip() == f"repro, version {__version__}"
+
+
+def test_version_does_not_import_heavy_modules():
+    code = ("import sys; from repro.cli import main\n"
+            "try: main(['--version'])\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('jsonschema', 'piptools', 'pytest', 'zipfile', 'repro.verify')"
+            " if m in sys.modules]\nprint(heavy, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip() == "[]"
+
+
+def test_usage_errors_exit_2_with_one_line(cli, tmp_path):
+    res = cli("pack", tmp_path / "nope")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"repro: error: run folder not found: {tmp_path / 'nope'}"
+    res = cli("run", "--redact", "(unclosed")
+    assert res.exit_code == 2 and "--redact" in res.stderr
+    res = cli("verify")
+    assert res.exit_code == 2
+
+
+def test_verify_reports_each_bundle(cli, valid_bundle, tmp_path):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    res = cli("verify", valid_bundle, junk)
+    assert res.exit_code == 1
+    lines = res.stdout.splitlines()
+    assert re.fullmatch(rf"OK {re.escape(str(valid_bundle))} sha256:[0-9a-f]{{64}}", lines[0])
+    assert lines[1] == f"FAIL {junk}"
+    assert "not a zip file" in lines[2]
+    res = cli("verify", valid_bundle, "--json")
+    report = json.loads(res.stdout)
+    assert report[0]["ok"] is True and report[0]["status"] == "failed"
+
+
+def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypatch):
+    proj = project({**PASSING, "pyproject.toml": """
+        [tool.repro]
+        outputs = "elsewhere"
+        env-allow = ["MY_SETTING"]
+    """})
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("MY_SETTING", "visible")
+    res = cli("run", "--json")
+    assert res.exit_code == 0, res.output
+    run_dir = Path(json.loads(res.stdout)["run_dir"])
+    assert run_dir.parent == Path("elsewhere/runs")
+    env = json.loads((run_dir / "env.json").read_text())
+    assert env["environment"]["values"]["MY_SETTING"] == "visible"
+    res = cli("run", "--json", "--outputs", "cli-wins")
+    assert Path(json.loads(res.stdout)["run_dir"]).parent == Path("cli-wins/runs")
+
+
+def test_unknown_config_key_is_a_usage_error(cli, project, monkeypatch):
+    proj = project({"pyproject.toml": "[tool.repro]\nno-such-key = 1\n"})
+    monkeypatch.chdir(proj)
+    res = cli("run")
+    assert res.exit_code == 2
+    assert "unknown key(s) in [tool.repro]: no-such-key" in res.stderr
