@@ -294,7 +294,7 @@ def _run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
 
     from repro.capture import StopPolicy
     from repro.lock import DRIFT_IGNORE
-    from repro.redact import DEFAULT_ENV_ALLOW
+    from repro.redact import DEFAULT_ENV_ALLOW, strip_url_credentials
     from repro.runner import RunOptions
 
     for pattern in kw["redact"]:
@@ -314,7 +314,7 @@ def _run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
         env_allow=(*DEFAULT_ENV_ALLOW, *kw["env_allow"]),
         drift_ignore=(*DRIFT_IGNORE, *kw["drift_ignore"]),
         redact=tuple(kw["redact"]),
-        repro_argv=("repro", *sys.argv[1:]),
+        repro_argv=("repro", *map(strip_url_credentials, sys.argv[1:])),
         # With --json, stdout carries the JSON object alone; test output goes to stderr.
         echo_out=err if kw["as_json"] else sys.stdout.buffer,
         echo_err=err,
