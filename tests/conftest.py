@@ -73,6 +73,14 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test from its own empty folder, so this repo's [tool.repro] never applies."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     """Write a fixture project into tmp_path/proj and return its folder."""
