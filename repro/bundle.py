@@ -60,7 +60,7 @@ def role_of(rel: str) -> str:
         return "results"
     if rel.startswith("schemas/"):
         return "schema"
-    if rel == "requirements.lock":
+    if rel in ("requirements.lock", "pylock.toml"):
         return "lock"
     return "other"
 

@@ -176,6 +176,11 @@ def _opts_lock(fn: F) -> F:
                 "--upgrade", is_flag=True, help="Resolve again even if the inputs are unchanged."
             ),
             click.option(
+                "--pylock",
+                is_flag=True,
+                help="Also write pylock.toml (PEP 751) with `pip lock` (needs pip >= 25.1).",
+            ),
+            click.option(
                 "--no-build-isolation",
                 is_flag=True,
                 help="Build project metadata with the build backend installed here.",
@@ -240,6 +245,7 @@ def _lock_options(project: Path, kw: dict[str, Any], python: str) -> Any:
         index_timeout=kw["index_timeout"],
         python=python,
         build_isolation=not kw["no_build_isolation"],
+        pylock=kw["pylock"],
     )
 
 

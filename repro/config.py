@@ -15,16 +15,24 @@ from typing import Any
 from repro.errors import UsageError
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def parse_toml(text: str, source: object) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
+        data: dict[str, Any] = tomllib.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot read {source}: {exc}") from exc
     return data
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_toml(text, path)
 
 
 def load(path: Path) -> dict[str, Any]:

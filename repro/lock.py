@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import envinfo, records
-from repro.config import read_toml
+from repro.config import parse_toml, read_toml
 from repro.errors import LockError, UsageError
 from repro.fsutil import write_bytes, write_json
 from repro.redact import strip_url_credentials
@@ -48,6 +48,7 @@ class LockOptions:
     upgrade: bool = False
     build_isolation: bool = True
     require_hashes: bool = False
+    pylock: bool = False  # also write pylock.toml (PEP 751) with `pip lock`
     index_timeout: float = 5.0  # seconds to decide that no index answers
     compile_timeout: float = 600.0
     python: str = sys.executable
@@ -317,7 +318,10 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
     if not opts.upgrade:
         reused = _reusable(out, record_path, fp)
         if reused is not None:
-            return _result(out, record_path, reused, source, True, ())
+            extra: list[str] = []
+            if opts.pylock and not out.with_name(PYLOCK).is_file():
+                extra = write_pylock(opts, inputs, snapshot, environ)
+            return _result(out, record_path, reused, source, True, tuple(extra))
 
     warnings: list[str] = []
     reason = _index_reachable(opts, environ)
@@ -383,7 +387,64 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
     )
     write_bytes(out, text)
     write_json(record_path, record)
+    if opts.pylock:
+        warnings += write_pylock(opts, inputs, snapshot, environ)
     return _result(out, record_path, record, source, False, tuple(warnings))
+
+
+PYLOCK = "pylock.toml"
+
+
+def write_pylock(
+    opts: LockOptions, inputs: Sequence[Path], snapshot: Sequence[str], environ: dict[str, str]
+) -> list[str]:
+    """pylock.toml (PEP 751) from `pip lock`, validated with `packaging.pylock`.
+
+    Returns warnings; an unavailable pip or packaging is said plainly, not fatal.
+    """
+    from packaging.version import Version
+
+    pip = _pip_version()
+    if pip is None or Version(pip) < Version("25.1"):
+        return [f"pylock.toml not written: `pip lock` needs pip >= 25.1, this is pip {pip}"]
+    try:
+        from packaging.pylock import Pylock, PylockValidationError
+    except ImportError:
+        return ["pylock.toml not written: this `packaging` has no pylock support (need >= 25.1)"]
+    with tempfile.TemporaryDirectory(prefix="repro-pylock-") as tmp:
+        reqs: list[str] = []
+        for p in inputs:
+            if p.suffix in (".toml", ".cfg"):  # the project itself, with its extras
+                extras = f"[{','.join(opts.extras)}]" if opts.extras else ""
+                reqs.append(f"{p.parent}{extras}")
+            else:
+                reqs += ["-r", str(p)]
+        if not inputs:
+            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n")
+            reqs = ["-r", str(Path(tmp, "installed.in"))]
+        argv = [sys.executable, "-m", "pip", "lock", "--quiet", "-o", str(Path(tmp, PYLOCK))]
+        argv += [f"--find-links={link}" for link in opts.find_links]
+        argv += ["--no-index"] if opts.no_index else []
+        env = dict(environ)
+        if opts.index_url:
+            env["PIP_INDEX_URL"] = opts.index_url
+        proc = subprocess.run(
+            [*argv, *reqs],
+            cwd=opts.project,
+            env=env,
+            capture_output=True,
+            timeout=opts.compile_timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            return [f"pylock.toml not written: pip lock failed: {_last_line(proc.stderr)}"]
+        data = Path(tmp, PYLOCK).read_bytes()
+    try:
+        Pylock.from_dict(parse_toml(data.decode(), PYLOCK))
+    except (PylockValidationError, ValueError) as exc:
+        return [f"pylock.toml not written: pip lock produced an invalid file: {exc}"]
+    write_bytes(opts.lock_path.with_name(PYLOCK), data)
+    return []
 
 
 def _installed(python: str) -> list[dict[str, Any]]:

@@ -207,6 +207,9 @@ def _run_into(
     lock_info = None
     if opts.lock_path is not None and opts.lock_path.is_file():
         shutil.copyfile(opts.lock_path, staging / "requirements.lock")
+        pylock = opts.lock_path.with_name("pylock.toml")
+        if pylock.is_file():
+            shutil.copyfile(pylock, staging / "pylock.toml")
         lock_record = opts.lock_path.with_name(opts.lock_path.name + ".json")
         kind = "snapshot"
         if lock_record.is_file():

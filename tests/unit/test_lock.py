@@ -21,6 +21,8 @@ from tests.wheelhouse import sha256, standard_wheelhouse
 def _no_machine_pip_config(monkeypatch):
     # This machine's pip config adds find-links and indexes; tests see only their own.
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CONSTRAINT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +302,89 @@ def test_drift_is_recorded_and_reported_by_verify(wheelhouse, project, cli, tmp_
     assert ok.exit_code == 0 and "drifted from the lock" in ok.stdout
     strict = cli("verify", bundle, "--strict")
     assert strict.exit_code == 1 and "beta (version)" in strict.stdout
+
+
+def _fake_dist(site_packages: Path, name: str, version: str, direct_url: dict) -> None:
+    """What pip leaves behind for an editable or VCS install: a dist-info with direct_url.json."""
+    info = site_packages / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "direct_url.json").write_text(json.dumps(direct_url))
+
+
+def test_editable_and_vcs_installs_are_listed_not_failing(wheelhouse, project, cli, tmp_path):
+    from repro.envinfo import probe_interpreter
+
+    wh, wheels = wheelhouse
+    py = _fresh_venv(tmp_path / "env", wheels["gamma-2.0"])
+    site_packages = next((tmp_path / "env/lib").glob("python*/site-packages"))
+    _fake_dist(
+        site_packages,
+        "mylib",
+        "0.3",
+        {"url": f"file://{tmp_path}/mylib", "dir_info": {"editable": True}},
+    )
+    _fake_dist(
+        site_packages,
+        "vcspkg",
+        "1.2",
+        {
+            "url": "https://deploy:tok-31337@git.example.invalid/o/vcspkg.git",
+            "vcs_info": {"vcs": "git", "commit_id": "a" * 40},
+        },
+    )
+    proj = project({})
+    res = cli("lock", "--project", proj, "--python", py, *_offline(wh), "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["kind"] == "pip-compile" and sorted(out["unhashable"]) == ["mylib", "vcspkg"]
+    assert parse_lock((proj / "requirements.lock").read_text()) == {"gamma": "2.0"}
+    record_text = (proj / "requirements.lock.json").read_text()
+    record = json.loads(record_text)
+    vcs = next(u for u in record["unhashable"] if u["name"] == "vcspkg")
+    assert vcs["direct_url"]["vcs_info"]["commit_id"] == "a" * 40
+    assert vcs["direct_url"]["url"] == "https://git.example.invalid/o/vcspkg.git"
+    editable = next(u for u in record["unhashable"] if u["name"] == "mylib")
+    assert editable["direct_url"]["dir_info"]["editable"] is True
+    assert "tok-31337" not in record_text + res.stdout + res.stderr
+    pkgs = {p["name"]: p for p in probe_interpreter(str(py))["packages"]}
+    assert pkgs["mylib"]["editable"] is True
+    assert "tok-31337" not in json.dumps(pkgs)
+
+
+def test_setup_cfg_and_explicit_inputs(wheelhouse, project, cli):
+    wh, _ = wheelhouse
+    proj = project(
+        {
+            "setup.cfg": "[metadata]\nname = fixture\nversion = 0.1\n\n[options]\ninstall_requires =\n"
+            "    gamma\n",
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "extra/ci.in": "alpha\n",
+        }
+    )
+    res = cli("lock", "--project", proj, *_offline(wh), "--no-build-isolation", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["source"] == "setup.cfg"
+    assert parse_lock((proj / "requirements.lock").read_text()) == {"gamma": "2.0"}
+    res = cli("lock", "--project", proj, *_offline(wh), "--input", proj / "extra/ci.in", "--json")
+    assert json.loads(res.stdout)["source"].startswith("--input ")
+    assert parse_lock((proj / "requirements.lock").read_text()) == {"alpha": "1.0", "beta": "1.1"}
+    res = cli("lock", "--project", proj, "--input", proj / "missing.in")
+    assert res.exit_code == 2 and "lock input not found" in res.stderr
+
+
+def test_pylock_is_written_and_valid(wheelhouse, project, cli):
+    from packaging.pylock import Pylock
+
+    from repro.config import read_toml
+
+    wh, wheels = wheelhouse
+    proj = project({"requirements.in": "alpha\n"})
+    res = cli("lock", "--project", proj, *_offline(wh), "--pylock", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["warnings"] == []
+    lock = Pylock.from_dict(read_toml(proj / "pylock.toml"))
+    assert {p.name: str(p.version) for p in lock.packages} == {"alpha": "1.0", "beta": "1.1"}
+    hashes = {p.name: p.wheels[0].hashes["sha256"] for p in lock.packages if p.wheels}
+    assert hashes["alpha"] == sha256(wheels["alpha-1.0"])
