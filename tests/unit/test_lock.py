@@ -357,8 +357,8 @@ def test_setup_cfg_and_explicit_inputs(wheelhouse, project, cli):
     wh, _ = wheelhouse
     proj = project(
         {
-            "setup.cfg": "[metadata]\nname = fixture\nversion = 0.1\n\n[options]\ninstall_requires =\n"
-            "    gamma\n",
+            "setup.cfg": "[metadata]\nname = fixture\nversion = 0.1\n\n"
+            "[options]\ninstall_requires =\n    gamma\n",
             "setup.py": "from setuptools import setup\nsetup()\n",
             "extra/ci.in": "alpha\n",
         }
