@@ -30,10 +30,12 @@ def test_version(cli):
 
 
 def test_version_does_not_import_heavy_modules():
-    code = ("import sys; from repro.cli import main\n"
-            "try: main(['--version'])\nexcept SystemExit: pass\n"
-            "heavy = [m for m in ('jsonschema', 'piptools', 'pytest', 'zipfile', 'repro.verify')"
-            " if m in sys.modules]\nprint(heavy, file=sys.stderr)")
+    code = (
+        "import sys; from repro.cli import main\n"
+        "try: main(['--version'])\nexcept SystemExit: pass\n"
+        "heavy = [m for m in ('jsonschema', 'piptools', 'pytest', 'zipfile', 'repro.verify')"
+        " if m in sys.modules]\nprint(heavy, file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stderr.strip() == "[]"
 
@@ -63,11 +65,16 @@ def test_verify_reports_each_bundle(cli, valid_bundle, tmp_path):
 
 
 def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypatch):
-    proj = project({**PASSING, "pyproject.toml": """
+    proj = project(
+        {
+            **PASSING,
+            "pyproject.toml": """
         [tool.repro]
         outputs = "elsewhere"
         env-allow = ["MY_SETTING"]
-    """})
+    """,
+        }
+    )
     monkeypatch.chdir(proj)
     monkeypatch.setenv("MY_SETTING", "visible")
     res = cli("run", "--json")

@@ -14,29 +14,42 @@ from tests.conftest import run_repro
 
 
 def _leftovers(outputs: Path) -> list[str]:
-    return sorted(str(p.relative_to(outputs)) for p in outputs.rglob("*")) if outputs.exists() else []
+    return (
+        sorted(str(p.relative_to(outputs)) for p in outputs.rglob("*")) if outputs.exists() else []
+    )
 
 
 def test_disk_full_while_capturing_leaves_nothing_behind(project):
-    proj = project({"tests/test_big.py": """
+    proj = project(
+        {
+            "tests/test_big.py": """
         import sys
 
         def test_prints_a_lot():
             for _ in range(20000):
                 sys.stdout.write("y" * 1000 + "\\n")
-    """})
+    """
+        }
+    )
 
     def limit_file_size():  # every write past 1 MB fails with EFBIG, as on a full disk
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
-    proc = subprocess.run([sys.executable, "-m", "repro", "bundle", "--no-lock", "--", "-s"],
-                          cwd=proj, capture_output=True, text=True, timeout=120,
-                          preexec_fn=limit_file_size, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "repro", "bundle", "--no-lock", "--", "-s"],
+        cwd=proj,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+        check=False,
+    )
     assert proc.returncode == 3, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("repro: error: cannot write the test logs") or \
-        last.startswith("repro: error: no space left"), last
+    assert last.startswith("repro: error: cannot write the test logs") or last.startswith(
+        "repro: error: no space left"
+    ), last
     assert "Traceback" not in proc.stderr
     assert _leftovers(proj / "outputs") in ([], ["runs"])
 
@@ -47,11 +60,14 @@ def test_unwritable_outputs_is_an_environment_error(project):
     assert res.returncode == 3
     assert res.stderr.strip() == (
         "repro: error: cannot create the run folder in /proc/repro-outputs: No such file or "
-        "directory (make it writable or pass --outputs DIR)")
+        "directory (make it writable or pass --outputs DIR)"
+    )
 
 
 def test_killed_from_outside_is_status_killed(project):
-    proj = project({"tests/test_term.py": """
+    proj = project(
+        {
+            "tests/test_term.py": """
         import os, signal
 
         def test_ok():
@@ -59,18 +75,26 @@ def test_killed_from_outside_is_status_killed(project):
 
         def test_gets_terminated():
             os.kill(os.getpid(), signal.SIGTERM)
-    """})
+    """
+        }
+    )
     res = run_repro("bundle", "--no-lock", "--json", cwd=proj)
     assert res.returncode == 1
     out = json.loads(res.stdout)
     assert out["status"] == "killed"
-    assert "pytest was ended by SIGTERM during tests/test_term.py::test_gets_terminated" in res.stderr
+    assert (
+        "pytest was ended by SIGTERM during tests/test_term.py::test_gets_terminated" in res.stderr
+    )
     assert run_repro("verify", Path(proj, out["bundle"])).returncode == 0
 
 
 def test_collection_error_is_status_error(project):
-    proj = project({"tests/test_ok.py": "def test_ok(): pass\n",
-                    "tests/test_broken.py": "import no_such_module_here\n"})
+    proj = project(
+        {
+            "tests/test_ok.py": "def test_ok(): pass\n",
+            "tests/test_broken.py": "import no_such_module_here\n",
+        }
+    )
     res = run_repro("bundle", "--no-lock", "--json", cwd=proj)
     assert res.returncode == 1
     out = json.loads(res.stdout)
@@ -80,8 +104,12 @@ def test_collection_error_is_status_error(project):
 
 
 def test_conftest_that_raises_is_status_error(project):
-    proj = project({"tests/conftest.py": "raise RuntimeError('broken conftest')\n",
-                    "tests/test_ok.py": "def test_ok(): pass\n"})
+    proj = project(
+        {
+            "tests/conftest.py": "raise RuntimeError('broken conftest')\n",
+            "tests/test_ok.py": "def test_ok(): pass\n",
+        }
+    )
     res = run_repro("bundle", "--no-lock", "--json", cwd=proj)
     assert res.returncode == 1
     out = json.loads(res.stdout)

@@ -19,25 +19,50 @@ SECRETS = {
 
 
 def test_bundle_holds_no_secret_anywhere(project, tmp_path):
-    proj = project({
-        "tests/test_env.py": """
+    proj = project(
+        {
+            "tests/test_env.py": """
             import os
 
             def test_reads_env():
                 assert os.environ["GITHUB_TOKEN"]
         """,
-    })
+        }
+    )
     git_init(proj)
-    subprocess.run(["git", "remote", "add", "origin",
-                    "https://someone:git-remote-pw-777@git.example.invalid/org/repo.git"],
-                   cwd=proj, check=True)
-    res = run_repro("bundle", "--no-lock", "--json", "--env-allow", "GITHUB_TOKEN",
-                    "--index-url", "https://cli:cli-pass-5151@idx.example.invalid/simple",
-                    "--env-allow", "AWS_SECRET_ACCESS_KEY", cwd=proj, env=SECRETS)
+    subprocess.run(
+        [
+            "git",
+            "remote",
+            "add",
+            "origin",
+            "https://someone:git-remote-pw-777@git.example.invalid/org/repo.git",
+        ],
+        cwd=proj,
+        check=True,
+    )
+    res = run_repro(
+        "bundle",
+        "--no-lock",
+        "--json",
+        "--env-allow",
+        "GITHUB_TOKEN",
+        "--index-url",
+        "https://cli:cli-pass-5151@idx.example.invalid/simple",
+        "--env-allow",
+        "AWS_SECRET_ACCESS_KEY",
+        cwd=proj,
+        env=SECRETS,
+    )
     assert res.returncode == 0, res.stderr
     bundle = Path(proj, json.loads(res.stdout)["bundle"])
-    needles = [SECRETS["GITHUB_TOKEN"], SECRETS["AWS_SECRET_ACCESS_KEY"], "idx-pass-4242",
-               "git-remote-pw-777", "cli-pass-5151"]
+    needles = [
+        SECRETS["GITHUB_TOKEN"],
+        SECRETS["AWS_SECRET_ACCESS_KEY"],
+        "idx-pass-4242",
+        "git-remote-pw-777",
+        "cli-pass-5151",
+    ]
     with zipfile.ZipFile(bundle) as zf:
         for info in zf.infolist():
             data = zf.read(info)
@@ -55,14 +80,15 @@ def test_bundle_holds_no_secret_anywhere(project, tmp_path):
 
 
 def test_redact_masks_log_text_and_records_it(project):
-    proj = project({
-        "tests/test_talk.py": """
+    proj = project(
+        {
+            "tests/test_talk.py": """
             def test_talks():
                 print("customer id CUST-12345 and CUST-99999")
         """,
-    })
-    res = run_repro("bundle", "--no-lock", "--json", "--redact", r"CUST-\d+", "--", "-s",
-                    cwd=proj)
+        }
+    )
+    res = run_repro("bundle", "--no-lock", "--json", "--redact", r"CUST-\d+", "--", "-s", cwd=proj)
     assert res.returncode == 0, res.stderr
     bundle = Path(proj, json.loads(res.stdout)["bundle"])
     with zipfile.ZipFile(bundle) as zf:
@@ -78,10 +104,13 @@ def test_redact_masks_log_text_and_records_it(project):
 
 def test_url_credentials_are_stripped_in_every_shape():
     assert strip_url_credentials("https://u:p@h/x https://tok@h2/y") == "https://h/x https://h2/y"
-    assert strip_url_credentials("git+https://u:p@github.com/o/r.git@v1") == \
-        "git+https://github.com/o/r.git@v1"
-    assert strip_url_credentials("user:token@host.example:org/repo.git") == \
-        "host.example:org/repo.git"
+    assert (
+        strip_url_credentials("git+https://u:p@github.com/o/r.git@v1")
+        == "git+https://github.com/o/r.git@v1"
+    )
+    assert (
+        strip_url_credentials("user:token@host.example:org/repo.git") == "host.example:org/repo.git"
+    )
     assert strip_url_credentials("no credentials here") == "no credentials here"
 
 
