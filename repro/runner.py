@@ -115,17 +115,29 @@ def exit_code_for(status: str) -> int:
     return EXIT_BAD
 
 
-def _prepare(outputs: Path, run_id: str) -> Path:
-    staging = outputs / "runs" / f".{run_id}.partial"
+def _prepare(outputs: Path) -> tuple[str, Path]:
+    """A fresh run_id and its staging folder. mkdir is the arbiter between concurrent
+    runs: whoever creates the folder owns the id; a loser draws another suffix."""
+    runs = outputs / "runs"
     try:
-        (staging / "logs").mkdir(parents=True)
-        (staging / "results").mkdir()
+        runs.mkdir(parents=True, exist_ok=True)
+        while True:
+            run_id = new_run_id()
+            staging = runs / f".{run_id}.partial"
+            if (runs / run_id).exists():
+                continue
+            try:
+                staging.mkdir()
+            except FileExistsError:
+                continue
+            (staging / "logs").mkdir()
+            (staging / "results").mkdir()
+            return run_id, staging
     except OSError as exc:
         raise EnvironmentProblem(
             f"cannot create the run folder in {outputs}: {exc.strerror}",
             hint="make it writable or pass --outputs DIR",
         ) from exc
-    return staging
 
 
 def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
@@ -166,8 +178,7 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
         )
     # The checkout's state is taken before the run: what ran, not what it left behind.
     git = envinfo.git_info(project, exclude=[opts.outputs])
-    run_id = new_run_id()
-    staging = _prepare(opts.outputs, run_id)
+    run_id, staging = _prepare(opts.outputs)
     try:
         return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
     except BaseException:

@@ -1,0 +1,114 @@
+"""Per-test outcomes, counts and the test in flight, from the plugin's event stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from repro.results import junit_counts, parse_events
+from repro.runner import _prepare, new_run_id
+
+
+def _ev(**kw: object) -> bytes:
+    return json.dumps(kw).encode()
+
+
+def _test(nodeid: str, *phases: tuple[str, str], xfail: bool = False) -> list[bytes]:
+    out = [_ev(ev="start", id=nodeid)]
+    for when, outcome in phases:
+        fields: dict[str, object] = {
+            "ev": "report",
+            "id": nodeid,
+            "when": when,
+            "outcome": outcome,
+            "dur": 0.0,
+        }
+        if xfail:
+            fields["xfail"] = True
+        out.append(json.dumps(fields).encode())
+    return out
+
+
+def test_phases_fold_into_one_outcome_per_test():
+    ok = ("setup", "passed"), ("call", "passed"), ("teardown", "passed")
+    lines = [
+        _ev(ev="session", pytest="9.0", plugins=["x-1"]),
+        _ev(ev="collected", n=7),
+        *_test("t::pass", *ok),
+        *_test("t::fail", ("setup", "passed"), ("call", "failed"), ("teardown", "failed")),
+        *_test("t::skip", ("setup", "skipped"), ("teardown", "passed")),
+        *_test("t::setup_error", ("setup", "failed"), ("teardown", "passed")),
+        *_test(
+            "t::teardown_error", ("setup", "passed"), ("call", "passed"), ("teardown", "failed")
+        ),
+        *_test(
+            "t::xfail", ("setup", "passed"), ("call", "skipped"), ("teardown", "passed"), xfail=True
+        ),
+        *_test(
+            "t::xpass", ("setup", "passed"), ("call", "passed"), ("teardown", "passed"), xfail=True
+        ),
+        _ev(ev="finish", exitstatus=1),
+    ]
+    res = parse_events(lines)
+    assert res.session_started and res.session_finished and res.exitstatus == 1
+    assert res.outcomes == {
+        "t::pass": "passed",
+        "t::fail": "failed",
+        "t::skip": "skipped",
+        "t::setup_error": "error",
+        "t::teardown_error": "error",
+        "t::xfail": "xfailed",
+        "t::xpass": "xpassed",
+    }
+    assert res.counts == {
+        "passed": 1,
+        "failed": 1,
+        "skipped": 1,
+        "error": 2,
+        "xfailed": 1,
+        "xpassed": 1,
+    }
+    assert res.in_flight is None and res.collected == 7 and res.plugins == ("x-1",)
+
+
+def test_a_run_that_died_names_the_test_in_flight_and_survives_a_cut_line():
+    lines = [
+        _ev(ev="session", pytest="9.0"),
+        *_test("t::a", ("setup", "passed"), ("call", "passed"), ("teardown", "passed")),
+        *_test("t::b", ("setup", "passed")),
+        b'{"ev":"report","id":"t::b","wh',  # the write cut short
+    ]
+    res = parse_events(lines)
+    assert not res.session_finished
+    assert res.in_flight == "t::b" and res.order == ("t::a", "t::b")
+    assert res.counts["passed"] == 1 and res.bad_lines == 1
+
+
+def test_junit_counts_by_content():
+    xml = b"""<testsuites><testsuite>
+      <testcase name="a"/><testcase name="b"><failure message="x"/></testcase>
+      <testcase name="c"><skipped/></testcase><testcase name="d"><error/></testcase>
+    </testsuite></testsuites>"""
+    c = junit_counts(xml)
+    assert (c.tests, c.failures, c.skipped, c.errors) == (4, 1, 1, 1)
+
+
+def test_run_ids_sort_by_time_and_stay_unique_under_concurrency(tmp_path: Path):
+    assert new_run_id(0) < new_run_id(1)
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def grab() -> None:
+        for _ in range(50):
+            run_id, staging = _prepare(tmp_path)
+            assert staging.is_dir()
+            with lock:
+                ids.append(run_id)
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == len(set(ids)) == 400
