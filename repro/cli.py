@@ -471,8 +471,10 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
 @_opt_json
 @handle_errors
 def verify(bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json: bool) -> None:
-    """Check bundles without extracting them: container, completeness, every byte,
-    the digest, every record's schema, and the cross-references between records.
+    """Check bundles without extracting them or running anything from them.
+
+    Checks the container, completeness, every byte, the digest, every record's
+    schema, and the cross-references between records.
 
     Prints `OK <path> <digest>` or `FAIL <path>` followed by every problem.
 
