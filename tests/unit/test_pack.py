@@ -81,12 +81,12 @@ def test_repacking_into_the_same_place_is_idempotent(run_dir, tmp_path):
 
 
 def test_existing_bundle_with_other_content_is_not_overwritten(run_dir, tmp_path):
-    first = pack(run_dir, out_dir=tmp_path)
+    first = pack(run_dir, out_dir=tmp_path / "out")
     first.path.write_bytes(b"something else")
     with pytest.raises(EnvironmentProblem, match="already exists"):
-        pack(run_dir, out_dir=tmp_path)
+        pack(run_dir, out_dir=tmp_path / "out")
     assert first.path.read_bytes() == b"something else"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         [first.path.name, first.sidecar.name]
     )
 
