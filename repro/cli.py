@@ -121,6 +121,12 @@ def _opts_run(fn: F) -> F:
                 "setuptools, wheel and repro itself are always ignored).",
             ),
             _opt_json,
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                help="Do not echo the test output live (it is still captured).",
+            ),
             click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
         ]
     ):
@@ -322,8 +328,8 @@ def _run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
         redact=tuple(kw["redact"]),
         repro_argv=("repro", *map(strip_url_credentials, sys.argv[1:])),
         # With --json, stdout carries the JSON object alone; test output goes to stderr.
-        echo_out=err if kw["as_json"] else sys.stdout.buffer,
-        echo_err=err,
+        echo_out=None if kw["quiet"] else err if kw["as_json"] else sys.stdout.buffer,
+        echo_err=None if kw["quiet"] else err,
     )
 
 

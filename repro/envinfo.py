@@ -71,7 +71,10 @@ def os_info() -> dict[str, Any]:
 
 
 def locale_info(environ: Mapping[str, str]) -> dict[str, Any]:
-    lang, encoding = locale.getlocale()
+    try:
+        lang, encoding = locale.getlocale()
+    except ValueError:  # an unparsable LANG/LC_* value
+        lang, encoding = None, None
     return {
         "locale": lang,
         "encoding": encoding,

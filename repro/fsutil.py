@@ -31,12 +31,8 @@ def _explain(exc: OSError, path: Path) -> EnvironmentProblem:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, exclusive: bool = False) -> Iterator[IO[bytes]]:
-    """Yield a binary file that replaces `path` only once it is complete and synced.
-
-    With `exclusive`, refuse to replace an existing file (bundles are never
-    overwritten silently).
-    """
+def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Yield a binary file that replaces `path` only once it is complete and synced."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,17 +44,7 @@ def atomic_writer(path: Path, *, exclusive: bool = False) -> Iterator[IO[bytes]]
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        if exclusive:
-            # link() fails if the target exists, where rename() would replace it.
-            os.link(tmp, path)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except FileExistsError as exc:
-        _unlink_quietly(tmp)
-        raise EnvironmentProblem(
-            f"{path} already exists", hint="remove it or choose another --out"
-        ) from exc
+        os.replace(tmp, path)
     except OSError as exc:
         _unlink_quietly(tmp)
         raise _explain(exc, path) from exc
