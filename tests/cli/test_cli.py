@@ -93,3 +93,15 @@ def test_unknown_config_key_is_a_usage_error(cli, project, monkeypatch):
     res = cli("run")
     assert res.exit_code == 2
     assert "unknown key(s) in [tool.repro]: no-such-key" in res.stderr
+
+
+def test_quiet_captures_without_echo(project):
+    from tests.conftest import run_repro
+
+    proj = project(PASSING)
+    res = run_repro("run", "-q", "--", "-s", cwd=proj)
+    assert res.returncode == 0
+    assert "hello from test_one" not in res.stdout + res.stderr
+    assert "finished: passed" in res.stderr
+    run_dir = max((proj / "outputs/runs").iterdir())
+    assert b"hello from test_one" in (run_dir / "logs/stdout.log").read_bytes()
