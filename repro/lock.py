@@ -178,18 +178,17 @@ def _index_reachable(opts: LockOptions, env: Mapping[str, str]) -> str | None:
     return None
 
 
+def _extras_args(opts: LockOptions) -> list[str]:
+    """The extras options, spelled the same for pip-compile and for `repro lock`."""
+    args = [arg for e in opts.extras for arg in ("--extra", e)]
+    return [*args, "--all-extras"] if opts.all_extras else args
+
+
 def _compile_command(opts: LockOptions) -> list[str]:
     """What the lock header says to run again (never with credentials)."""
-    cmd = ["repro", "lock"]
-    for p in opts.inputs:
-        cmd += ["--input", str(p)]
-    for e in opts.extras:
-        cmd += ["--extra", e]
-    if opts.all_extras:
-        cmd.append("--all-extras")
-    for g in opts.groups:
-        cmd += ["--group", g]
-    return cmd
+    cmd = ["repro", "lock", *(arg for p in opts.inputs for arg in ("--input", str(p)))]
+    cmd += _extras_args(opts)
+    return cmd + [arg for g in opts.groups for arg in ("--group", g)]
 
 
 def _run_pip_compile(
@@ -210,11 +209,8 @@ def _run_pip_compile(
         "--no-config",
         "--output-file",
         str(out),
+        *_extras_args(opts),
     ]
-    for e in opts.extras:
-        argv += ["--extra", e]
-    if opts.all_extras:
-        argv.append("--all-extras")
     for link in opts.find_links:
         argv += ["--find-links", link]
     if opts.no_index:

@@ -123,29 +123,21 @@ def test_pyproject_dependencies_extras_and_groups(wheelhouse, project, cli):
     assert res.exit_code == 2 and "no dependency group 'nope'" in res.stderr
 
 
+def _pip_install(py: Path, *args: str | Path) -> None:
+    """pip from this environment, installing into the venv of `py`."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", *map(str, args)],
+        check=True,
+    )
+
+
 def _fresh_venv(path: Path, *packages: Path) -> Path:
     """A venv holding `packages`, installed by name (as from an index), not from a path."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     py = path / "bin" / "python"
     if packages:
         pins = [p.name.split("-")[0] + "==" + p.name.split("-")[1] for p in packages]
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                str(py),
-                "install",
-                "-q",
-                "--no-deps",
-                "--no-index",
-                "--find-links",
-                str(packages[0].parent),
-                *pins,
-            ],
-            check=True,
-        )
+        _pip_install(py, "--no-deps", "--no-index", "--find-links", packages[0].parent, *pins)
     return py
 
 
@@ -167,23 +159,8 @@ def test_lock_installs_with_require_hashes_in_a_fresh_venv(wheelhouse, project, 
     proj = project({"requirements.in": "alpha\ngamma\n"})
     assert cli("lock", "--project", proj, *_offline(wh)).exit_code == 0
     py = _fresh_venv(tmp_path / "rebuild")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(py),
-            "install",
-            "-q",
-            "--require-hashes",
-            "--no-index",
-            "--find-links",
-            str(wh),
-            "-r",
-            str(proj / "requirements.lock"),
-        ],
-        check=True,
+    _pip_install(
+        py, "--require-hashes", "--no-index", "--find-links", wh, "-r", proj / "requirements.lock"
     )
     versions = subprocess.run(
         [
