@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 
@@ -54,6 +55,35 @@ def _phase_outcome(current: str | None, ev: dict[str, object]) -> str | None:
     return current
 
 
+_PHASES = ("setup", "call", "teardown")
+_PHASE_OUTCOMES = ("passed", "failed", "skipped")
+
+
+def _well_formed(ev: Any) -> bool:
+    """The shape the plugin writes; anything else is counted as a bad line, not trusted."""
+    if not isinstance(ev, dict) or not isinstance(ev.get("ev"), str):
+        return False
+    kind = ev["ev"]
+    if kind in ("start", "report", "collect_error") and not isinstance(ev.get("id"), str):
+        return False
+    if kind == "report":
+        return ev.get("when") in _PHASES and ev.get("outcome") in _PHASE_OUTCOMES
+    if kind == "session":
+        plugins = ev.get("plugins", [])
+        return (
+            isinstance(plugins, list)
+            and all(isinstance(p, str) for p in plugins)
+            and (ev.get("pytest") is None or isinstance(ev.get("pytest"), str))
+        )
+    if kind == "collected":
+        return isinstance(ev.get("n"), int)
+    if kind == "collect_error":
+        return isinstance(ev.get("msg", ""), str)
+    if kind == "finish":
+        return isinstance(ev.get("exitstatus"), int)
+    return True  # unknown kinds are skipped: newer plugins may add events
+
+
 def parse_events(lines: Iterable[bytes]) -> TestResults:
     started = finished = False
     exitstatus: int | None = None
@@ -68,10 +98,12 @@ def parse_events(lines: Iterable[bytes]) -> TestResults:
     for raw in lines:
         try:
             ev = json.loads(raw)
-            kind = ev["ev"]
-        except (ValueError, KeyError, TypeError):
-            bad += 1  # e.g. a line cut short by a full disk
+        except (ValueError, RecursionError):
+            ev = None
+        if not _well_formed(ev):
+            bad += 1  # a line cut short by a full disk, or not written by the plugin
             continue
+        kind = ev["ev"]
         if kind == "start":
             order.append(ev["id"])
             current[ev["id"]] = None

@@ -15,7 +15,7 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 EOCD = struct.Struct("<4sHHHHIIH")
@@ -30,6 +30,8 @@ MAX_RATIO = 1100  # deflate cannot exceed ~1032:1, so a larger claim is a lie
 MAX_TOTAL = 64 << 30  # uncompressed bytes across the archive
 ALLOWED_FLAGS = 0x0800 | 0x0006  # UTF-8 names, deflate option bits
 READ = 1 << 20
+INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})  # Unicode categories barred from names
+S_IFMT, S_IFREG = 0o170000, 0o100000
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Entry:
     usize: int
     offset: int  # of the local header
     data_offset: int = 0  # of the member's bytes, once the local header is read
+    stamp: tuple[int, int] = (0, 0)  # DOS time and date
 
 
 @dataclass
@@ -62,6 +65,10 @@ def name_problem(name: str) -> str | None:
         return "empty name"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
         return "control character in name"
+    # C1 controls, bidi overrides, zero-width and line separators make a name print as
+    # another one (or break the line it is printed on).
+    if any(unicodedata.category(c) in INVISIBLE for c in name):
+        return "invisible or control character in name"
     if "\\" in name:
         return "backslash in name"
     if ":" in name:
@@ -87,22 +94,8 @@ def _find_eocd(fh: BinaryIO, size: int, arc: Archive) -> tuple[int, int, int, in
     fh.seek(size - EOCD.size)
     tail = fh.read(EOCD.size)
     sig, disk, cd_disk, n_disk, n, cd_size, cd_off, comment_len = EOCD.unpack(tail)
-    if sig != b"PK\x05\x06":
-        # Tell an archive with a comment or trailing bytes from a non-zip.
-        fh.seek(max(0, size - 65557))
-        window = fh.read()
-        if b"PK\x05\x06" in window:
-            arc.bad(
-                "container",
-                None,
-                "bytes after the end of the zip (comment or appended data)",
-                fatal=True,
-            )
-        else:
-            arc.bad("container", None, "not a zip file (no end of central directory)", fatal=True)
-        return None
-    if comment_len:
-        arc.bad("container", None, "archive comment present", fatal=True)
+    if sig != b"PK\x05\x06" or comment_len:
+        arc.bad("container", None, _why_no_end_record(fh, size), fatal=True)
         return None
     if disk or cd_disk or n_disk != n:
         arc.bad("container", None, "multi-disk archive", fatal=True)
@@ -139,6 +132,31 @@ def _find_eocd(fh: BinaryIO, size: int, arc: Archive) -> tuple[int, int, int, in
         )
         return None
     return n, cd_size, cd_off, end_of_cd
+
+
+def _why_no_end_record(fh: BinaryIO, size: int) -> str:
+    """Name what is wrong with an archive whose last 22 bytes are not a bare end record.
+
+    The end record is not trusted further than for this message."""
+    at = max(0, size - EOCD.size - 0xFFFF)
+    fh.seek(at)
+    window = fh.read()
+    i = window.rfind(b"PK\x05\x06")
+    if i < 0:
+        fh.seek(0)
+        if fh.read(4) == b"PK\x03\x04":
+            return "truncated zip (no end of central directory)"
+        return "not a zip file (no end of central directory)"
+    record = window[i : i + EOCD.size]
+    if len(record) < EOCD.size:
+        return "truncated zip (the end record is cut short)"
+    comment_len = EOCD.unpack(record)[-1]
+    extra = len(window) - i - EOCD.size
+    if comment_len and comment_len == extra:
+        return f"archive comment present ({comment_len} bytes)"
+    if comment_len > extra:
+        return "truncated zip (the archive comment is cut short)"
+    return f"{extra - comment_len} bytes after the end of the zip (appended data)"
 
 
 def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int] | None:
@@ -182,8 +200,8 @@ def read_archive(fh: BinaryIO) -> Archive:
             _need,
             flags,
             method,
-            _t,
-            _d,
+            dos_time,
+            dos_date,
             crc,
             csize,
             usize,
@@ -226,10 +244,12 @@ def read_archive(fh: BinaryIO) -> Archive:
             arc.bad(
                 "entry", name, f"declared size {usize} is impossible for {csize} compressed bytes"
             )
-        mode = eattr >> 16
-        if (made_by >> 8) == 3 and mode and (mode & 0o170000) not in (0o100000,):
-            kind = "symlink" if mode & 0o170000 == 0o120000 else "non-regular file"
-            arc.bad("entry", name, f"{kind} entry")
+        # Unix (3) is not the only host whose extractors honour a file type here: libarchive
+        # reads it for OS X (19) too. Any declared type other than a regular file is refused.
+        ftype = (eattr >> 16) & S_IFMT
+        if ftype not in (0, S_IFREG):
+            kind = "symlink" if ftype == 0o120000 else "non-regular file"
+            arc.bad("entry", name, f"{kind} entry (mode 0o{eattr >> 16:o}, host {made_by >> 8})")
         if name.endswith("/"):
             arc.bad("entry", name, "directory entry")
         why = name_problem(name)
@@ -237,13 +257,21 @@ def read_archive(fh: BinaryIO) -> Archive:
             arc.bad("name", name, why)
         key = unicodedata.normalize("NFC", name).casefold()
         if key in seen:
-            what = "duplicate name" if seen[key] == name else f"name collides with {seen[key]!r}"
+            other = seen[key]
+            if other == name:
+                what = "duplicate name"
+            elif unicodedata.normalize("NFC", other) == unicodedata.normalize("NFC", name):
+                # Shown escaped: the two spellings look identical when printed.
+                what = f"same name as {other!a} once Unicode-normalized (NFC)"
+            else:
+                what = f"same name as {other!a} on a case-insensitive file system"
             arc.bad("name", name, what)
         else:
             seen[key] = name
         if disk:
             arc.bad("container", name, "entry on another disk", fatal=True)
-        entries.append(Entry(name, method, flags, crc, csize, usize, offset))
+        stamp = (dos_time, dos_date)
+        entries.append(Entry(name, method, flags, crc, csize, usize, offset, stamp=stamp))
     if pos != len(cd):
         arc.bad("container", None, "central directory has trailing bytes", fatal=True)
     if sum(e.usize for e in entries) > MAX_TOTAL:
@@ -269,7 +297,9 @@ def _check_layout(fh: BinaryIO, entries: list[Entry], cd_off: int, arc: Archive)
         if len(head) < LFH.size:
             arc.bad("container", e.name, "local header truncated", fatal=True)
             return out
-        sig, _need, flags, method, _t, _d, crc, csize, usize, nlen, xlen = LFH.unpack(head)
+        sig, _need, flags, method, dos_time, dos_date, crc, csize, usize, nlen, xlen = LFH.unpack(
+            head
+        )
         raw = fh.read(nlen)
         extra = fh.read(xlen)
         if 0xFFFFFFFF in (csize, usize):
@@ -280,6 +310,10 @@ def _check_layout(fh: BinaryIO, entries: list[Entry], cd_off: int, arc: Archive)
         if (
             sig != b"PK\x03\x04"
             or (flags, method, crc, csize, usize) != (e.flags, e.method, e.crc, e.csize, e.usize)
+            # A time is harmless alone, but repro writes both headers from one ZipInfo: a
+            # difference means another tool rewrote (or forged) the entry. (Not so the version
+            # needed: zipfile raises it in the central record alone for a zip64 offset.)
+            or (dos_time, dos_date) != e.stamp
             or not name_ok
         ):
             arc.bad(
@@ -291,7 +325,7 @@ def _check_layout(fh: BinaryIO, entries: list[Entry], cd_off: int, arc: Archive)
         if expected > cd_off:
             arc.bad("container", e.name, "entry data runs into the central directory", fatal=True)
             return out
-        out.append(Entry(e.name, e.method, e.flags, e.crc, e.csize, e.usize, e.offset, data_at))
+        out.append(replace(e, data_offset=data_at))
     if expected != cd_off:
         arc.bad("container", None, "unlisted bytes before the central directory", fatal=True)
     return out
@@ -354,4 +388,11 @@ def hash_member(fh: BinaryIO, e: Entry) -> str:
 
 
 def read_member(fh: BinaryIO, e: Entry, limit: int) -> bytes:
-    return b"".join(stream_member(fh, e, limit))
+    """The member's bytes, for members small enough to hold; refused before inflating
+    anything when the declared size is already over `limit`."""
+    if e.usize > limit:
+        raise MemberError(f"member declares {e.usize} bytes, more than the {limit} allowed")
+    out = bytearray()
+    for chunk in stream_member(fh, e, limit):
+        out += chunk
+    return bytes(out)

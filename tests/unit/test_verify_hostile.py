@@ -1,0 +1,663 @@
+"""`repro verify` against hostile bundles (built by tests/hostile.py).
+
+Each case must be rejected through the real CLI with exit code 1 and one line per problem,
+one of them naming the member and the kind of defect; never a traceback, never a write,
+and for the bombs in bounded time and memory. A property test then changes single bytes
+anywhere in a valid bundle: every change is reported, or leaves the verified content
+(the digest) as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from repro.cli import main
+from repro.verify import VerifyReport, printable, verify
+from tests import hostile as h
+
+NFC_NAME = unicodedata.normalize("NFC", "data/café.txt")
+NFD_NAME = unicodedata.normalize("NFD", "data/café.txt")
+GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class Want:
+    kind: str
+    member: str | None  # inside the top folder ("data/x"), a full name ("/x"), or None
+    pattern: str  # searched in the message
+    full: bool = False  # `member` is a full zip name, not one inside the top folder
+
+    def name(self, top: str) -> str | None:
+        if self.member is None or self.full:
+            return self.member
+        return f"{top}/{self.member}"
+
+
+@pytest.fixture(scope="module")
+def valid(valid_bundle: Path) -> bytes:
+    return valid_bundle.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def top(valid: bytes) -> str:
+    return h.Zip.parse(valid).top
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hostile")
+
+
+def cli(path: Path, *args: str) -> tuple[int, list[str]]:
+    res = CliRunner().invoke(main, ["verify", str(path), *args], catch_exceptions=False)
+    assert "Traceback" not in res.output
+    return res.exit_code, res.stdout.splitlines()
+
+
+def rejects(path: Path, top: str, *wants: Want, only: bool = False) -> VerifyReport:
+    """`path` fails verify() and the CLI, one line per problem, each `want` among them; with
+    `only`, nothing but the wants (the builder left no other defect)."""
+    report = verify(path)
+    assert not report.ok
+    problems = [(p.kind, p.member, p.message) for p in report.problems]
+    for w in wants:
+        hit = [p for p in problems if p[:2] == (w.kind, w.name(top)) and re.search(w.pattern, p[2])]
+        assert hit, f"no {w} among {problems}"
+    if only:
+        for kind, member, msg in problems:
+            assert any(
+                (kind, member) == (w.kind, w.name(top)) and re.search(w.pattern, msg) for w in wants
+            ), f"unexpected problem [{kind}] {member}: {msg}"
+
+    code, lines = cli(path)
+    assert code == 1
+    assert lines[0] == f"FAIL {path}"
+    shown = [line for line in lines[1:] if line.startswith("  - [")]
+    assert len(shown) == len(report.problems)  # one line each: nothing split or forged
+    assert all(line.startswith(("  - [", "  warning: ")) for line in lines[1:])
+    for w in wants:
+        member = w.name(top)
+        head = f"  - [{w.kind}] " + (f"{printable(member)}: " if member else "")
+        found = [line[len(head) :] for line in shown if line.startswith(head)]
+        assert any(re.search(w.pattern, msg) for msg in found), (head, shown)
+    return report
+
+
+def save(out: Path, case: str, data: bytes) -> Path:
+    return h.save(data, out / case)
+
+
+# --- the corpus is sound --------------------------------------------------------------------
+
+
+def test_builders_reproduce_a_valid_bundle_exactly(valid: bytes, valid_bundle: Path) -> None:
+    assert h.Zip.parse(valid).pack() == valid
+    assert h.rebag(valid, {}) == valid
+    assert h.bundle_name(valid) == valid_bundle.name
+    assert verify(valid_bundle).ok
+
+
+def test_a_forger_who_recomputes_everything_gets_a_valid_bundle(valid: bytes, out: Path) -> None:
+    """rebag recomputes all that verify checks: any defect the other cases leave is the
+    intended one, not a stale hash."""
+    m = h.members(valid)
+    top = h.top_of(m)
+    log = m[f"{top}/data/logs/stdout.log"] + b"one more line\n"
+    path = save(out, "forged", h.rebag(valid, {"data/logs/stdout.log": log}))
+    report = verify(path)
+    assert report.ok, report.problems
+    assert report.digest == h.digest_of(path) != h.digest_of(valid)
+    code, lines = cli(path, "--expect", str(report.digest))
+    assert code == 0 and lines == [f"OK {path} {report.digest}"]
+
+
+def test_the_bomb_is_real(valid: bytes) -> None:
+    """The deflate bomb inflates to a full GiB of zeros with the CRC it declares (checked in
+    4 MiB steps, so this test stays small too)."""
+    bomb = h.Zip.parse(h.deflate_bomb(valid)).get("data/logs/stdout.log")
+    assert len(bomb.raw) < 1.1 * (1 << 20) and bomb.usize == GIB
+    inflater, crc, size, buf = zlib.decompressobj(-15), 0, 0, bomb.raw
+    zeros = bytes(4 << 20)
+    while buf:
+        chunk = inflater.decompress(buf, len(zeros))
+        assert chunk == zeros[: len(chunk)]
+        crc, size, buf = zlib.crc32(chunk, crc), size + len(chunk), inflater.unconsumed_tail
+    assert inflater.eof and (size, crc) == (GIB, bomb.crc)
+
+
+# --- 1. tampering --------------------------------------------------------------------------------
+
+TAMPER: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
+    "byte-in-log": (
+        h.flip_byte,
+        [Want("fixity", "data/logs/stdout.log", r"sha256 is [0-9a-f]+\.\.\., manifest says")],
+    ),
+    "byte-in-record": (
+        lambda s: h.flip_byte(s, "data/run_metadata.json", at=200),
+        [Want("fixity", "data/run_metadata.json", r"sha256 is .* manifest says")],
+    ),
+    "byte-in-tag-file": (
+        lambda s: h.flip_byte(s, "bag-info.txt", at=5),
+        [Want("fixity", "bag-info.txt", r"sha256 is .* manifest says")],
+    ),
+    "member-removed": (
+        h.remove_member,
+        [Want("missing", "data/logs/stderr.log", "listed in the manifest but not in the bundle")],
+    ),
+    "record-removed": (
+        lambda s: h.remove_member(s, "data/env.json"),
+        [
+            Want("missing", "data/env.json", "listed in the manifest but not in the bundle"),
+            Want("missing", "data/env.json", "required record is missing"),
+        ],
+    ),
+    "tag-file-removed": (
+        lambda s: h.remove_member(s, "bag-info.txt"),
+        [Want("missing", "bag-info.txt", "required tag file is missing")],
+    ),
+    "member-added": (
+        h.add_member,
+        [Want("unexpected", "data/logs/extra.log", "not listed in any manifest")],
+    ),
+    "member-renamed": (
+        h.rename_member,
+        [
+            Want("missing", "data/logs/stdout.log", "listed in the manifest but not in the bundle"),
+            Want("unexpected", "data/logs/stdout.txt", "not listed in any manifest"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAMPER)
+def test_tampering_is_reported_by_member(case: str, valid: bytes, top: str, out: Path) -> None:
+    build, wants = TAMPER[case]
+    rejects(save(out, case, build(valid)), top, *wants, only=True)
+
+
+def test_tampering_keeps_crcs_valid(valid: bytes, out: Path) -> None:
+    """The flipped byte passes every zip-level check: only the manifest's sha256 sees it."""
+    path = save(out, "crc", h.flip_byte(valid))
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+
+
+# --- 2. --expect --------------------------------------------------------------------------------
+
+
+def test_expect_wrong_digest_fails(valid_bundle: Path) -> None:
+    wrong = "sha256:" + "0" * 64
+    code, lines = cli(valid_bundle, "--expect", wrong)
+    assert code == 1
+    assert lines[0] == f"FAIL {valid_bundle}"
+    assert any(line.startswith("  - [digest] ") and wrong in line for line in lines)
+
+
+def test_expect_digest_from_sidecar_passes(valid_bundle: Path) -> None:
+    sidecar = valid_bundle.with_name(valid_bundle.name + ".sha256").read_text()
+    digest = re.search(r"^# repro content digest: (sha256:[0-9a-f]{64})$", sidecar, re.M)
+    assert digest is not None
+    code, lines = cli(valid_bundle, "--expect", digest.group(1))
+    assert code == 0 and lines == [f"OK {valid_bundle} {digest.group(1)}"]
+
+
+def test_expect_digest_from_report_passes(valid_bundle: Path) -> None:
+    res = CliRunner().invoke(main, ["verify", str(valid_bundle), "--json"], catch_exceptions=False)
+    digest = json.loads(res.stdout)[0]["digest"]
+    assert res.exit_code == 0 and digest == verify(valid_bundle).digest
+    assert cli(valid_bundle, "--expect", digest)[0] == 0
+    assert cli(valid_bundle, "--expect", digest[7:])[0] == 0  # the bare hex is accepted too
+    assert cli(valid_bundle, "--expect", digest[:19])[0] == 0  # as long as the file name's
+    assert cli(valid_bundle, "--expect", digest[:18])[0] == 1  # but no shorter
+
+
+# --- 3. names ------------------------------------------------------------------------------------
+
+NAMES: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
+    "dotdot": (
+        lambda s: h.with_entry(s, "../x"),
+        [Want("name", "../x", r"'\.\.'", full=True)],
+    ),
+    "absolute": (
+        lambda s: h.with_entry(s, "/x"),
+        [Want("name", "/x", "absolute path", full=True)],
+    ),
+    "drive-letter": (
+        lambda s: h.with_entry(s, "C:/x"),
+        [Want("name", "C:/x", "drive letter", full=True)],
+    ),
+    "backslash": (
+        lambda s: h.with_entry(s, "a\\..\\x"),
+        [Want("name", "a\\..\\x", "backslash", full=True)],
+    ),
+    "dotdot-inside-top": (
+        lambda s: h.with_entry(s, f"{h.Zip.parse(s).top}/data/../../x"),
+        [Want("name", "data/../../x", r"'\.\.'")],
+    ),
+    "symlink": (
+        h.symlink_entry,
+        [Want("entry", "data/logs/stdout.log", r"symlink entry \(mode 0o120777, host 3\)")],
+    ),
+    "symlink-made-on-os-x": (
+        lambda s: h.symlink_entry(s, made_by=19),
+        [Want("entry", "data/logs/stdout.log", r"symlink entry \(mode 0o120777, host 19\)")],
+    ),
+    "same-name-twice": (
+        h.duplicate_entry,
+        [Want("name", "data/logs/stdout.log", "^duplicate name$")],
+    ),
+    "nfc-then-nfd": (
+        lambda s: h.with_names(s, NFC_NAME, NFD_NAME),
+        [
+            Want("name", NFD_NAME, r"same name as '.*caf\\xe9\.txt' once Unicode-normalized"),
+            Want("name", NFD_NAME, "not NFC-normalized"),
+        ],
+    ),
+    "nfd-then-nfc": (
+        lambda s: h.with_names(s, NFD_NAME, NFC_NAME),
+        [
+            Want("name", NFD_NAME, "not NFC-normalized"),
+            Want("name", NFC_NAME, r"same name as '.*cafe\\u0301\.txt' once Unicode-normalized"),
+        ],
+    ),
+    "case-fold": (
+        lambda s: h.with_names(s, "data/logs/STDOUT.log"),
+        [Want("name", "data/logs/STDOUT.log", "same name as .*stdout.log.* case-insensitive")],
+    ),
+    "nul": (
+        lambda s: h.raw_name(
+            s, "data/logs/stdout.log", f"{h.Zip.parse(s).top}/data/logs/std\x00ut.log".encode()
+        ),
+        [Want("name", "data/logs/std\x00ut.log", "control character")],
+    ),
+    "newline": (
+        lambda s: h.with_names(s, "data/logs/x\n  - [ok] all good"),
+        [Want("name", "data/logs/x\n  - [ok] all good", "control character")],
+    ),
+    "terminal-escape": (
+        lambda s: h.with_names(s, "data/logs/\x1b[2Kx"),
+        [Want("name", "data/logs/\x1b[2Kx", "control character")],
+    ),
+    "bidi-override": (
+        lambda s: h.with_names(s, "data/logs/\u202egol.exe"),
+        [Want("name", "data/logs/\u202egol.exe", "invisible or control character")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_hostile_names_are_reported(case: str, valid: bytes, top: str, out: Path) -> None:
+    build, wants = NAMES[case]
+    rejects(save(out, case, build(valid)), top, *wants, only=True)
+
+
+# --- 4. container --------------------------------------------------------------------------------
+
+LOCAL = "local header disagrees with the central directory"
+STAMP = "data/run_stamp.json"
+CONTAINER: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
+    "local-name": (h.local_disagrees, [Want("container", STAMP, LOCAL)]),
+    "local-crc": (partial(h.local_disagrees, crc=0), [Want("container", STAMP, LOCAL)]),
+    "local-usize": (partial(h.local_disagrees, usize=1), [Want("container", STAMP, LOCAL)]),
+    "local-csize": (partial(h.local_disagrees, csize=1), [Want("container", STAMP, LOCAL)]),
+    "local-method": (partial(h.local_disagrees, method=0), [Want("container", STAMP, LOCAL)]),
+    "local-flags": (partial(h.local_disagrees, flags=8), [Want("container", STAMP, LOCAL)]),
+    "local-time": (partial(h.local_disagrees, time=1), [Want("container", STAMP, LOCAL)]),
+    "local-date": (partial(h.local_disagrees, date=2), [Want("container", STAMP, LOCAL)]),
+    "overlapping-entries": (
+        h.overlapping,
+        [Want("container", "data/logs/stdout.lol", "entry overlaps another entry")],
+    ),
+    "stored-size-lies": (
+        lambda s: h.lying_size(s, "bagit.txt", -1),
+        [Want("entry", "bagit.txt", "stored entry whose sizes differ")],
+    ),
+    "bomb-replaces-log": (
+        h.deflate_bomb,
+        [
+            Want(
+                "fixity",
+                "data/logs/stdout.log",
+                rf"declares {GIB} bytes, repro-bundle.json lists \d+ \(not read\)",
+            ),
+            Want("crosscheck", "data/run_metadata.json", "size or hash of logs/stdout.log"),
+        ],
+    ),
+    "bomb-declared-small": (
+        lambda s: h.deflate_bomb(s, lie=True),
+        [Want("fixity", "data/logs/stdout.log", "member inflates past its declared size")],
+    ),
+    "bomb-replaces-tag-file": (
+        lambda s: h.deflate_bomb(s, "bag-info.txt"),
+        [Want("fixity", "bag-info.txt", rf"member declares {GIB} bytes, more than the \d+")],
+    ),
+    "encrypted": (h.encrypted, [Want("entry", "data/logs/stdout.log", "^encrypted entry$")]),
+    "bytes-prepended": (
+        h.prepended,
+        [Want("container", None, "central directory ends before the end record .*prepended")],
+    ),
+    "bytes-prepended-offsets-shifted": (
+        lambda s: h.prepended(s, shift=True),
+        [Want("container", "bag-info.txt", "entry is preceded by unlisted bytes")],
+    ),
+    "bytes-appended": (
+        h.appended,
+        [Want("container", None, r"^13 bytes after the end of the zip")],
+    ),
+    "archive-comment": (h.commented, [Want("container", None, r"archive comment present")]),
+    "truncated-half": (
+        h.truncated,
+        [Want("container", None, r"^truncated zip \(no end of central directory\)")],
+    ),
+    "truncated-end-record": (
+        lambda s: s[:-5],
+        [Want("container", None, r"^truncated zip \(the end record is cut short\)")],
+    ),
+    "truncated-central-directory": (
+        lambda s: s[: s.rindex(b"PK\x01\x02") + 10],
+        [Want("container", None, r"^truncated zip")],
+    ),
+    "empty-file": (h.empty, [Want("container", None, "^empty file$")]),
+    "not-a-zip": (h.not_a_zip, [Want("container", None, "^not a zip file")]),
+    "end-record-miscounts": (
+        lambda s: h.many_entries(s, n=3, count=2 + len(h.Zip.parse(s).entries)),
+        [
+            Want("container", None, "central directory has trailing bytes"),
+            Want("container", None, "unlisted bytes before the central directory"),
+        ],
+    ),
+}
+
+LIES = {
+    f"{rel.rsplit('/', 1)[-1]}{delta:+d}{'-crc-of-declared' if crc else ''}": (rel, delta, crc)
+    for rel in ("data/logs/stdout.log", "repro-bundle.json")
+    for delta in (-1, +100)
+    for crc in (True, False)
+}
+
+
+@pytest.mark.parametrize("case", CONTAINER)
+def test_container_defects_are_reported(case: str, valid: bytes, top: str, out: Path) -> None:
+    build, wants = CONTAINER[case]
+    rejects(save(out, case, build(valid)), top, *wants, only=True)
+
+
+@pytest.mark.parametrize("case", LIES)
+def test_lying_sizes_are_reported(case: str, valid: bytes, top: str, out: Path) -> None:
+    """Central and local header agree on a size the data does not have. A payload member is
+    caught against repro-bundle.json before it is read; a tag file, which has no listed size,
+    by the inflater, which stops one byte past the declared size or finds it short."""
+    rel, delta, crc = LIES[case]
+    path = save(out, case, h.lying_size(valid, rel, delta, crc_of_declared=crc))
+    real = h.Zip.parse(valid).get(rel).usize
+    if rel.startswith("data/"):
+        message = rf"declares {real + delta} bytes, repro-bundle.json lists {real} \(not read\)"
+    elif delta < 0:
+        message = "member inflates past its declared size"
+    else:
+        message = rf"member holds {real} bytes, {real + delta} declared"
+    rejects(path, top, Want("fixity", rel, message))
+
+
+@pytest.fixture(scope="module")
+def many(valid: bytes, out: Path) -> Path:
+    return h.save(h.many_entries(valid), out / "many", sidecar=False)
+
+
+def test_100k_entries_are_refused(many: Path, top: str) -> None:
+    rejects(many, top, Want("container", None, r"^100\d{3} entries \(limit 10000\)$"), only=True)
+
+
+# --- 5. bag content ------------------------------------------------------------------------------
+
+BAG: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
+    "manifest-escapes-bag": (
+        lambda s: h.manifest_line(s, f"{'0' * 64}  ../../etc/passwd"),
+        [Want("bag", "manifest-sha256.txt", r"unsafe path '\.\./\.\./etc/passwd'")],
+    ),
+    "manifest-lists-tag-file": (
+        lambda s: h.manifest_line(s, f"{'0' * 64}  bagit.txt"),
+        [Want("bag", "manifest-sha256.txt", r"unsafe path 'bagit.txt' \(outside data/\)")],
+    ),
+    "manifest-absolute": (
+        lambda s: h.manifest_line(s, f"{'0' * 64}  /etc/passwd"),
+        [Want("bag", "manifest-sha256.txt", r"unsafe path '/etc/passwd' \(absolute path\)")],
+    ),
+    "tagmanifest-lists-payload": (
+        lambda s: h.manifest_line(s, f"{'0' * 64}  data/env.json", "tagmanifest-sha256.txt"),
+        [Want("bag", "tagmanifest-sha256.txt", "unsafe path 'data/env.json' .*tag files only")],
+    ),
+    "record-invalid-against-schema": (
+        h.schema_invalid_metadata,
+        [
+            Want(
+                "schema",
+                "data/run_metadata.json",
+                "does not match schema run_metadata: tests_total: 'four' is not of type",
+            )
+        ],
+    ),
+    "record-invalid-with-weakened-schema-shipped": (
+        h.invalid_metadata_with_weakened_schema,
+        [
+            Want("schema", "data/run_metadata.json", "tests_total: 'four' is not of type"),
+            Want("schema", "data/schemas/run_metadata.schema.json", "differs from repro's own"),
+        ],
+    ),
+    "weakened-schema-shipped": (
+        h.weakened_schema,
+        [Want("schema", "data/schemas/run_metadata.schema.json", "differs from repro's own")],
+    ),
+    "counts-contradict-results": (
+        h.contradicting_counts,
+        [
+            Want("crosscheck", "data/run_metadata.json", r"counts .* differ from results.jsonl"),
+            Want("crosscheck", "data/results/junit.xml", "failure or skip counts differ"),
+        ],
+    ),
+    "passed-with-exit-code-1": (
+        h.passed_with_exit_1,
+        [Want("crosscheck", "data/run_metadata.json", "status passed is inconsistent with exit")],
+    ),
+    "record-nested-too-deeply": (
+        h.deep_json,
+        [Want("schema", "data/env.json", "nested too deeply")],
+    ),
+    "results-events-malformed": (
+        h.bad_results_events,
+        [Want("crosscheck", "data/results/results.jsonl", "not a valid results stream")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAG)
+def test_bag_content_defects_are_reported(case: str, valid: bytes, top: str, out: Path) -> None:
+    """Everything a forger can recompute is recomputed, file name included: only the defect
+    itself is left, and it is the only thing reported."""
+    build, wants = BAG[case]
+    path = save(out, case, build(valid))
+    assert path.name == h.bundle_name(path) != h.bundle_name(valid)
+    report = rejects(path, top, *wants, only=True)
+    assert report.digest == h.digest_of(path)
+
+
+# --- 6. bounded resources, no writes -------------------------------------------------------------
+
+CHILD = """
+import resource, sys, time
+from pathlib import Path
+from repro.verify import verify
+t = time.monotonic()
+report = verify(Path(sys.argv[1]))
+print(report.ok, len(report.problems), time.monotonic() - t,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+# Linux carries a process's RSS high-water mark across fork and exec into ru_maxrss, so a
+# child of pytest (grown big building the corpus) would report pytest's peak: a small
+# launcher in between gives the child a baseline of its own size.
+LAUNCH = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+
+
+def _snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture
+def quiet_env(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An empty cwd, and HOME and TMPDIR pointing at empty folders, to catch any write."""
+    for d in ("cwd", "home", "tmp"):
+        (tmp_path / d).mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return tmp_path, env
+
+
+@pytest.mark.parametrize("case", ["bomb-replaces-log", "bomb-declared-small", "100k-entries"])
+def test_bombs_are_refused_in_bounded_time_and_memory(
+    case: str,
+    valid: bytes,
+    many: Path,
+    out: Path,
+    quiet_env: tuple[Path, dict[str, str]],
+) -> None:
+    if case == "100k-entries":
+        path = many
+    else:
+        path = save(out, f"bounded-{case}", CONTAINER[case][0](valid))
+    root, env = quiet_env
+    before = _snapshot(path.parent)
+    t = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCH, sys.executable, "-c", CHILD, str(path)],
+        cwd=root / "cwd",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    wall = time.monotonic() - t
+    assert proc.returncode == 0, proc.stderr
+    ok, n, _inner, maxrss_kib = proc.stdout.split()
+    assert ok == "False" and int(n) >= 1
+    assert wall < 5, f"verify took {wall:.1f}s"
+    rss = int(maxrss_kib) * (1 if sys.platform == "darwin" else 1024)
+    assert rss < 100 << 20, f"peak RSS {rss >> 20} MiB"
+    assert _snapshot(path.parent) == before
+    assert _snapshot(*(root / d for d in ("cwd", "home", "tmp"))) == {}
+
+
+def test_verify_never_writes(
+    valid: bytes, valid_bundle: Path, out: Path, quiet_env: tuple[Path, dict[str, str]]
+) -> None:
+    """Every case above through the real CLI in one process: exit 1, a FAIL per bundle, no
+    traceback, and not a byte written in its cwd, HOME, TMPDIR or next to the bundles."""
+    root, env = quiet_env
+    folder = out / "never-writes"
+    paths = [valid_bundle]
+    builders = {name: build for name, (build, _) in {**TAMPER, **NAMES, **CONTAINER, **BAG}.items()}
+    for case, build in {**h.corpus(), **builders}.items():
+        paths.append(h.save(build(valid), folder / case))
+    before = _snapshot(folder, valid_bundle.parent)
+    proc = subprocess.run(
+        [sys.executable, "-m", "repro", "verify", *map(str, paths)],
+        cwd=root / "cwd",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"OK {valid_bundle} sha256:")
+    assert [line.split(" ", 1)[1] for line in lines if line.startswith("FAIL ")] == list(
+        map(str, paths[1:])
+    )
+    assert all(line.startswith(("OK ", "FAIL ", "  - [", "  warning: ")) for line in lines)
+    assert _snapshot(folder, valid_bundle.parent) == before
+    assert _snapshot(*(root / d for d in ("cwd", "home", "tmp"))) == {}
+
+
+# --- 7. any single byte --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def structure(valid: bytes) -> list[int]:
+    """Offsets of every header byte (local headers, central directory, end record): the
+    bytes most likely to confuse a reader, drawn as often as the rest."""
+    z = h.Zip.parse(valid)
+    offsets: list[int] = []
+    pos = 0
+    for e in z.entries:
+        offsets += range(pos, pos + h.LFH.size + len(e.name))
+        pos += h.LFH.size + len(e.name) + len(e.raw)
+    offsets += range(pos, len(valid))
+    return offsets
+
+
+@pytest.fixture(scope="module")
+def original(valid_bundle: Path) -> VerifyReport:
+    report = verify(valid_bundle)
+    assert report.ok and report.digest
+    return report
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_single_byte_change_is_caught_or_harmless(
+    data: st.DataObject,
+    valid: bytes,
+    valid_bundle: Path,
+    original: VerifyReport,
+    structure: list[int],
+) -> None:
+    offset = data.draw(
+        st.one_of(st.integers(0, len(valid) - 1), st.sampled_from(structure)), label="offset"
+    )
+    value = data.draw(st.integers(0, 255).filter(lambda v: v != valid[offset]), label="value")
+    mutated = bytearray(valid)
+    mutated[offset] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / valid_bundle.name
+        path.write_bytes(mutated)
+        sidecar = valid_bundle.with_name(valid_bundle.name + ".sha256")
+        path.with_name(sidecar.name).write_bytes(sidecar.read_bytes())
+        report = verify(path)
+    for p in report.problems:
+        assert str(p).isprintable()
+    if report.ok:
+        # Accepted: then what was verified is exactly the original content.
+        assert report.digest == original.digest
+        assert (report.run_id, report.status) == (original.run_id, original.status)
