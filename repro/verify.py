@@ -25,9 +25,9 @@ from typing import Any, BinaryIO
 from repro import records, results, zipsafe
 from repro.bundle import RECORD_SCHEMAS, TAG_FILES, content_digest, role_of
 
-# Bytes of a tag file or record read into memory: 16 MiB holds the records of a
-# 200,000-test run and bounds what a small hostile bundle can make verify allocate.
-TAG_LIMIT = 16 << 20
+# Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
+# a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
+TAG_LIMIT = 32 << 20
 NAME_RE = re.compile(r"^repro-(?P<run_id>.+)-(?P<short>[0-9a-f]{12})\.zip$")
 SIDECAR_RE = re.compile(r"^# repro content digest: (sha256:[0-9a-f]{64})$", re.M)
 MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) {1,2}(\S.*)$")
