@@ -91,3 +91,4 @@ def test_human_output_names_bundle_and_digest(project):
     assert digest.startswith("sha256:") and Path(proj, path).is_file()
     assert "hello from test_one" in res.stdout  # streamed live to the terminal
     assert f"repro verify {path} --expect {digest}" in res.stderr
+    assert f"repro: warning: {proj} is not a git checkout: the records name no commit" in res.stderr

@@ -227,6 +227,11 @@ def test_unchanged_inputs_reuse_the_lock_without_pip_compile(wheelhouse, project
     res = cli("lock", "--project", proj, *_offline(private), "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["reused"] is True
     assert (proj / "requirements.lock").read_bytes() == before
+    (proj / "tests").mkdir()
+    (proj / "tests/test_x.py").write_text("def test_x():\n    pass\n")
+    res = cli("bundle", "--project", proj, *_offline(private), "--json")
+    assert res.exit_code == 0, res.stderr
+    assert f"repro: lock reused: {proj / 'requirements.lock'} (pip-compile)" in res.stderr
     (proj / "requirements.in").write_text("alpha\ngamma\n")  # inputs changed: resolve again
     res = cli("lock", "--project", proj, *_offline(private), "--json")
     assert json.loads(res.stdout)["reused"] is False
