@@ -257,7 +257,7 @@ def _run(
         argv=tuple(argv),
         pid=proc.pid,
         returncode=rc,
-        signal=signal.Signals(-rc).name if rc < 0 else None,
+        signal=_signal_name(-rc) if rc < 0 else None,
         started=started_wall,
         ended=started_wall + (time.monotonic() - started),
         timed_out=timed_out,
@@ -266,6 +266,13 @@ def _run(
         group_cleanup=tuple(cleanup),
         output_abandoned=abandoned,
     )
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:  # real-time signals have no name
+        return f"SIG{num}"
 
 
 def _pump(sel: selectors.BaseSelector, key: selectors.SelectorKey, sinks: _Sinks) -> None:
