@@ -214,31 +214,14 @@ def _run_into(
 
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
 
-    lock_drift: list[dict[str, Any]] | None = None
-    lock_info = None
+    lock_info, lock_drift = None, None
     if opts.lock_path is not None and opts.lock_path.is_file():
-        shutil.copyfile(opts.lock_path, staging / "requirements.lock")
-        pylock = opts.lock_path.with_name("pylock.toml")
-        if pylock.is_file():
-            shutil.copyfile(pylock, staging / "pylock.toml")
-        lock_record = opts.lock_path.with_name(opts.lock_path.name + ".json")
-        kind = "snapshot"
-        if lock_record.is_file():
-            shutil.copyfile(lock_record, staging / "lock.json")
-            kind = _lock_kind(staging / "lock.json")
-        lock_drift = drift(
-            parse_lock(opts.lock_path.read_text()), probe["packages"], opts.drift_ignore
-        )
+        lock_info, lock_drift = _include_lock(opts.lock_path, staging, probe, opts.drift_ignore)
         if lock_drift:
             warnings.append(
                 f"the environment differs from {opts.lock_path.name} in {len(lock_drift)} "
                 f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
             )
-        lock_info = {
-            "path": "requirements.lock",
-            "kind": kind,
-            "sha256": sha256_file(staging / "requirements.lock")[0],
-        }
 
     _copy_schemas(staging / "schemas")
 
@@ -248,15 +231,13 @@ def _run_into(
     )
     env_bytes = write_json(staging / "env.json", env_record)
 
+    # pytest may die before the plugin loads; the record still names an (empty) file.
+    (staging / "results/results.jsonl").touch()
     files = {}
     for rel in (*LOG_FILES, *RESULT_FILES):
         if (staging / rel).is_file():
             digest, size = sha256_file(staging / rel)
             files[rel] = {"size": size, "sha256": digest}
-    if "results/results.jsonl" not in files:  # pytest died before the plugin loaded
-        (staging / "results/results.jsonl").touch()
-        digest, size = sha256_file(staging / "results/results.jsonl")
-        files["results/results.jsonl"] = {"size": size, "sha256": digest}
 
     counts = res.counts
     metadata = records.validate(
@@ -351,20 +332,47 @@ def _run_into(
     )
 
 
+def _include_lock(
+    lock_path: Path, staging: Path, probe: dict[str, Any], ignore: tuple[str, ...]
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Copy the lock (and its record, and pylock.toml) into the run; compare it with
+    what the test interpreter has installed."""
+    shutil.copyfile(lock_path, staging / "requirements.lock")
+    pylock = lock_path.with_name("pylock.toml")
+    if pylock.is_file():
+        shutil.copyfile(pylock, staging / "pylock.toml")
+    lock_record = lock_path.with_name(lock_path.name + ".json")
+    text = lock_path.read_text()
+    # A lock made without repro has no record: its hashes say which kind it is.
+    kind = "pip-compile" if "--hash=sha256:" in text else "snapshot"
+    record = _lock_record(lock_record)
+    if record is not None:
+        shutil.copyfile(lock_record, staging / "lock.json")
+        kind = record["kind"]
+    info = {
+        "path": "requirements.lock",
+        "kind": kind,
+        "sha256": sha256_file(staging / "requirements.lock")[0],
+    }
+    return info, drift(parse_lock(text), probe["packages"], ignore)
+
+
 def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
 
 
-def _lock_kind(path: Path) -> str:
+def _lock_record(path: Path) -> dict[str, Any] | None:
+    """The lock's record if it is there and valid; an edited or foreign one is left out
+    of the run rather than shipped for the verifier to reject."""
     import json
 
     try:
-        kind = json.loads(path.read_text()).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return "snapshot"
-    return kind if kind in ("pip-compile", "snapshot") else "snapshot"
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if not records.schema_errors(record, "lock") else None
 
 
 def _copy_schemas(dest: Path) -> None:
