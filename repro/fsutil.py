@@ -37,6 +37,8 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # mkstemp makes the file private (0600); give it the mode open() would have.
+        os.fchmod(fd, 0o666 & ~_umask())
     except OSError as exc:
         raise _explain(exc, path) from exc
     try:
@@ -51,6 +53,12 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _unlink_quietly(p: str | Path) -> None:

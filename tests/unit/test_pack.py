@@ -106,3 +106,13 @@ def test_symlink_in_run_folder_is_refused(run_dir, tmp_path):
     os.symlink("/etc/passwd", copy / "logs" / "evil.log")
     with pytest.raises(UsageError, match="not a regular file"):
         pack(copy, out_dir=tmp_path / "out")
+
+
+def test_bundle_and_sidecar_get_the_usual_file_mode(run_dir, tmp_path):
+    old = os.umask(0o022)
+    try:
+        res = pack(run_dir, out_dir=tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert res.path.stat().st_mode & 0o777 == 0o644
+    assert res.sidecar.stat().st_mode & 0o777 == 0o644
