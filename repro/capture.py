@@ -2,8 +2,9 @@
 
 One thread multiplexes both pipes with `selectors`: fixed-size reads, each
 chunk written at once to its own log, to the combined log and to the terminal.
-Memory stays constant whatever the child prints, neither pipe can fill up and
-block the child, and bytes are kept exactly (nothing is decoded).
+Memory stays constant whatever the child prints, neither pipe can stay full and
+block the child (a trickle of output is gathered for up to COALESCE_SECONDS
+between reads), and bytes are kept exactly (nothing is decoded).
 
 The child gets its own session, so a terminal Ctrl-C reaches only repro; repro
 then stops the group in order (SIGINT, grace, SIGTERM, grace, SIGKILL), the
@@ -27,6 +28,15 @@ from typing import IO, Any
 from repro.errors import EnvironmentProblem
 
 READ_SIZE = 1 << 16
+# A child that prints a trickle (pytest's progress: one byte or one line per test)
+# would wake this loop once per test, and on two cores those wake-ups cost the
+# child ~10% of its wall time. After a read smaller than COALESCE_BELOW the loop
+# therefore lets output gather in the pipe for COALESCE_SECONDS (the terminal lags
+# by at most that), unless a large read came within HEAVY_SECONDS: a heavy writer
+# is never left blocked on a full pipe.
+COALESCE_BELOW = READ_SIZE // 2
+COALESCE_SECONDS = 0.01
+HEAVY_SECONDS = 0.25
 # After the child exits, how long a grandchild may keep the pipes open before
 # the group is terminated, and how long reads go on after that.
 DRAIN_SECONDS = 1.0
@@ -211,6 +221,7 @@ def _run(
         sel.register(pipe, selectors.EVENT_READ, name)
 
     exited_at: float | None = None
+    heavy_until = 0.0
     try:
         while sel.get_map():
             now = time.monotonic()
@@ -239,8 +250,18 @@ def _run(
             wait = 0.05 if (exited_at is not None or stopper.active) else 0.25
             if deadline is not None and not stopper.active:
                 wait = max(0.0, min(wait, deadline - now))
+            got = 0
             for key, _ in sel.select(wait):
-                _pump(sel, key, sinks)
+                got += _pump(sel, key, sinks)
+            if got:
+                now = time.monotonic()
+                if got >= COALESCE_BELOW:
+                    heavy_until = now + HEAVY_SECONDS
+                elif now >= heavy_until and exited_at is None and not stopper.active:
+                    pause = COALESCE_SECONDS
+                    if deadline is not None:
+                        pause = max(0.0, min(pause, deadline - now))
+                    time.sleep(pause)
     finally:
         for key in list(sel.get_map().values()):
             sel.unregister(key.fileobj)
@@ -275,17 +296,19 @@ def _signal_name(num: int) -> str:
         return f"SIG{num}"
 
 
-def _pump(sel: selectors.BaseSelector, key: selectors.SelectorKey, sinks: _Sinks) -> None:
+def _pump(sel: selectors.BaseSelector, key: selectors.SelectorKey, sinks: _Sinks) -> int:
+    """Move one read's worth from a pipe to its sinks; the number of bytes moved."""
     pipe: Any = key.fileobj
     try:
         chunk = os.read(pipe.fileno(), READ_SIZE)
     except BlockingIOError:
-        return
+        return 0
     if chunk:
         sinks.write(key.data, chunk)
     else:
         sel.unregister(pipe)
         pipe.close()
+    return len(chunk)
 
 
 def _reap_group(

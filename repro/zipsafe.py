@@ -15,6 +15,7 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
@@ -101,8 +102,15 @@ def _find_eocd(fh: BinaryIO, size: int, arc: Archive) -> tuple[int, int, int, in
         arc.bad("container", None, "multi-disk archive", fatal=True)
         return None
     end_of_cd = size - EOCD.size
-    if 0xFFFF in (n,) or 0xFFFFFFFF in (cd_size, cd_off):
-        loc_at = size - EOCD.size - EOCD64_LOCATOR.size
+    saturated = n == 0xFFFF or 0xFFFFFFFF in (cd_size, cd_off)
+    loc_at = size - EOCD.size - EOCD64_LOCATOR.size
+    lsig = b""
+    if loc_at >= 0:
+        fh.seek(loc_at)
+        lsig = fh.read(4)
+    # zipfile writes zip64 end records as soon as the central directory starts past
+    # 2 GiB, without saturating the classic fields: follow a locator whenever one is there.
+    if saturated or lsig == b"PK\x06\x07":
         if loc_at < 0:
             arc.bad("container", None, "truncated zip64 records", fatal=True)
             return None
@@ -116,7 +124,15 @@ def _find_eocd(fh: BinaryIO, size: int, arc: Archive) -> tuple[int, int, int, in
         if rec[0] != b"PK\x06\x06" or rec[1] != EOCD64.size - 12:
             arc.bad("container", None, "malformed zip64 end record", fatal=True)
             return None
+        classic = (n, cd_size, cd_off)
         n, cd_size, cd_off = rec[7], rec[8], rec[9]
+        limits = (0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+        if any(
+            c not in (z, lim)
+            for c, z, lim in zip(classic, (n, cd_size, cd_off), limits, strict=True)
+        ):
+            arc.bad("container", None, "zip64 and classic end records disagree", fatal=True)
+            return None
         end_of_cd = eocd64_at
     if n > MAX_ENTRIES:
         arc.bad("container", None, f"{n} entries (limit {MAX_ENTRIES})", fatal=True)
@@ -335,16 +351,58 @@ class MemberError(Exception):
     """A member's bytes do not match what the central directory declares."""
 
 
+class _Crc:
+    """CRC-32 of a stream. For a large member it runs on a second thread, overlapping
+    the reader's SHA-256 and inflate: zlib and hashlib release the GIL on big buffers,
+    so one pass over the bytes costs max(sha256, crc32), not their sum."""
+
+    def __init__(self, threaded: bool) -> None:
+        self.value = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="crc") if threaded else None
+        self._pending: Future[None] | None = None
+
+    def _step(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def update(self, data: bytes) -> None:
+        if self._pool is None:
+            self._step(data)
+            return
+        if self._pending is not None:  # at most one chunk in flight: memory stays bounded
+            self._pending.result()
+        self._pending = self._pool.submit(self._step, data)
+
+    def result(self) -> int:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        return self.value
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+THREADED_CRC_ABOVE = 8 << 20
+
+
 def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[bytes]:
     """Yield the member's uncompressed bytes, checking size and CRC as they pass.
 
     Never produces more than the declared size: a member that inflates past it
     (a lying size, a bomb) or stops short raises `MemberError`.
     """
+    crc = _Crc(threaded=e.usize > THREADED_CRC_ABOVE)
+    try:
+        yield from _stream(fh, e, limit, crc)
+    finally:
+        crc.close()
+
+
+def _stream(fh: BinaryIO, e: Entry, limit: int | None, crc: _Crc) -> Iterator[bytes]:
     fh.seek(e.data_offset)
     remaining_in = e.csize
     produced = 0
-    crc = 0
     inflater = zlib.decompressobj(-15) if e.method == 8 else None
     while remaining_in > 0 or (inflater is not None and inflater.unconsumed_tail):
         if inflater is not None and inflater.unconsumed_tail:
@@ -365,7 +423,7 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         if produced > e.usize:
             raise MemberError("member inflates past its declared size")
         if out:
-            crc = zlib.crc32(out, crc)
+            crc.update(out)
             yield out
         if limit is not None and produced > limit:
             raise MemberError(f"member is larger than {limit} bytes")
@@ -376,7 +434,7 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
             raise MemberError("data after the end of the deflate stream")
     if produced != e.usize:
         raise MemberError(f"member holds {produced} bytes, {e.usize} declared")
-    if crc != e.crc:
+    if crc.result() != e.crc:
         raise MemberError("CRC mismatch")
 
 

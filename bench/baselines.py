@@ -1,0 +1,77 @@
+"""Baselines for the verify benchmark: the least work a verifier must do, done plainly.
+
+    python bench/baselines.py sha256 FILE...          hashlib.file_digest per file
+    python bench/baselines.py crc32 FILE...           zlib.crc32 in 1 MiB reads
+    python bench/baselines.py inflate ZIP             raw zlib inflate of every deflated member
+
+Each prints the number of uncompressed bytes it processed. Run under
+bench/measure.py, so timing and peak RSS are taken the same way as for repro.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import sys
+import zipfile
+import zlib
+
+READ = 1 << 20
+
+
+def _sha256(paths: list[str]) -> int:
+    total = 0
+    for p in paths:
+        with open(p, "rb") as fh:
+            hashlib.file_digest(fh, "sha256")
+            total += fh.tell()
+    return total
+
+
+def _crc32(paths: list[str]) -> int:
+    total = 0
+    for p in paths:
+        crc = 0
+        with open(p, "rb") as fh:
+            while chunk := fh.read(READ):
+                crc = zlib.crc32(chunk, crc)
+                total += len(chunk)
+    return total
+
+
+def _inflate(zip_path: str) -> int:
+    total = 0
+    with zipfile.ZipFile(zip_path) as zf, open(zip_path, "rb") as fh:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                continue
+            fh.seek(info.header_offset)
+            head = fh.read(30)
+            nlen, xlen = struct.unpack("<HH", head[26:30])
+            fh.seek(info.header_offset + 30 + nlen + xlen)
+            remaining = info.compress_size
+            inflater = zlib.decompressobj(-15)
+            while remaining:
+                buf = fh.read(min(READ, remaining))
+                remaining -= len(buf)
+                out = inflater.decompress(buf)
+                total += len(out)
+    return total
+
+
+def main() -> int:
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "sha256":
+        n = _sha256(args)
+    elif mode == "crc32":
+        n = _crc32(args)
+    elif mode == "inflate":
+        n = _inflate(args[0])
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    print(n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
