@@ -25,6 +25,7 @@ from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
+JUNIT_PLUGIN_NAME = "repro_junit_plugin"
 LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
 RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
 
@@ -148,9 +149,9 @@ def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
         "-p",
         PLUGIN_NAME,
         f"--repro-results={staging / 'results/results.jsonl'}",
-        f"--junitxml={staging / 'results/junit.xml'}",
-        "-o",
-        "junit_family=xunit1",
+        "-p",
+        JUNIT_PLUGIN_NAME,
+        f"--repro-junit={staging / 'results/junit.xml'}",
         *opts.pytest_args,
     ]
 
@@ -208,6 +209,8 @@ def _run_into(
         echo_out=opts.echo_out,
         echo_err=opts.echo_err,
     )
+    # A session that never finished leaves only the JUnit writer's side file: drop it.
+    (staging / "results/junit.xml.part").unlink(missing_ok=True)
     res = results.read_results(str(staging / "results/results.jsonl"))
     status, reason = classify(cap, res)
     warnings: list[str] = []

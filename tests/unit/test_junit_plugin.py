@@ -1,0 +1,101 @@
+"""repro's JUnit writer gives the same test cases as pytest's own --junitxml (xunit1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from repro.runner import PLUGIN_DIR
+
+SUITE = {
+    "tests/test_mix.py": """
+        import pytest
+
+        def test_pass():
+            print("out \\x01 with a control character")
+
+        def test_fail():
+            assert 1 == 2
+
+        @pytest.mark.skip(reason="not today")
+        def test_skip():
+            pass
+
+        @pytest.mark.xfail(reason="known")
+        def test_xfail():
+            assert False
+
+        @pytest.fixture
+        def broken_teardown():
+            yield
+            raise RuntimeError("teardown broke")
+
+        def test_teardown_error(broken_teardown):
+            pass
+
+        @pytest.fixture
+        def broken_setup():
+            raise RuntimeError("setup broke")
+
+        def test_setup_error(broken_setup):
+            pass
+
+        class TestGroup:
+            @pytest.mark.parametrize("x", [1, "a<b>"])
+            def test_param(self, x):
+                assert x
+    """,
+}
+BROKEN = {**SUITE, "tests/test_broken.py": "import no_such_module_anywhere\n"}
+
+
+def _cases(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    root = ET.parse(path).getroot()
+    return {
+        (c.get("classname", ""), c.get("name", "")): tuple(sorted(ch.tag for ch in c))
+        for c in root.iter("testcase")
+    }
+
+
+@pytest.mark.parametrize("files", [SUITE, BROKEN], ids=["suite", "collection-error"])
+def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
+    proj = project(files)
+    ours, theirs = tmp_path / "ours.xml", tmp_path / "theirs.xml"
+    env = {**os.environ, "PYTHONPATH": str(PLUGIN_DIR)}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "repro_junit_plugin",
+            f"--repro-junit={ours}",
+            f"--junitxml={theirs}",
+            "-o",
+            "junit_family=xunit1",
+        ],
+        cwd=proj,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert _cases(ours) == _cases(theirs)
+    mine, pytests = ET.parse(ours).getroot(), ET.parse(theirs).getroot()
+    suite_mine, suite_pytest = mine.find("testsuite"), pytests.find("testsuite")
+    assert suite_mine is not None and suite_pytest is not None
+    for attr in ("tests", "failures", "errors", "skipped"):
+        assert suite_mine.get(attr) == suite_pytest.get(attr), attr
+    if files is SUITE:
+        assert suite_mine.get("tests") == "8"
+        fail = next(c for c in mine.iter("testcase") if c.get("name") == "test_fail")
+        assert "assert 1 == 2" in (fail.findtext("failure") or "")
+    else:
+        # collection stops the session: one case, an error for the broken module
+        assert list(_cases(ours).values()) == [("error",)]
+    assert not (tmp_path / "ours.xml.part").exists()
