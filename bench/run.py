@@ -413,8 +413,8 @@ def bench_attribution(tmp: Path, sz: Sizes, rep: Report) -> None:
     variants: dict[str, list[str]] = {
         "bare pytest": bare,
         "+ PYTHONUNBUFFERED=1 (repro sets it)": bare,
-        "+ --junitxml (xunit1, as repro runs it)": pytest_cmd(
-            f"--junitxml={tmp}/attrib-junit.xml", "-o", "junit_family=xunit1"
+        "+ repro's JUnit plugin": pytest_cmd(
+            "-p", "repro_junit_plugin", f"--repro-junit={tmp}/attrib-junit.xml"
         ),
         "+ repro's results plugin": pytest_cmd(
             "-p", "repro_results_plugin", f"--repro-results={tmp}/attrib-results.jsonl"
@@ -431,6 +431,7 @@ def bench_attribution(tmp: Path, sz: Sizes, rep: Report) -> None:
     envs = {
         "+ PYTHONUNBUFFERED=1 (repro sets it)": clean_env(PYTHONUNBUFFERED="1"),
         "+ repro's results plugin": plugin_env,
+        "+ repro's JUnit plugin": plugin_env,
     }
     got = alternate(
         {
@@ -1252,16 +1253,14 @@ def analysis(rep: Report) -> list[str]:
         out.append("")
         out.append(
             f"Of those {s(c['repro'])}, pytest ran {s(c['inside'])} under repro's capture "
-            f"({c['inside'] / c['bare']:.2f}x bare: pytest's JUnit writer, the plugin and the "
+            f"({c['inside'] / c['bare']:.2f}x bare: the JUnit and results plugins and the "
             f"tee) and repro's own work before and after it took {s(c['repro'] - c['inside'])}."
         )
         out.append("")
         if a:
             b = a["bare pytest"]
             parts = {
-                "pytest's own `--junitxml` (repro always passes it: junit.xml is in the bundle)": a[
-                    "+ --junitxml (xunit1, as repro runs it)"
-                ],
+                "repro's JUnit plugin (junit.xml is in the bundle)": a["+ repro's JUnit plugin"],
                 "repro's results plugin": a["+ repro's results plugin"],
                 "repro's capture (the tee through pipes), nothing else": a[
                     "under repro's capture (tee) only"
@@ -1294,16 +1293,17 @@ def analysis(rep: Report) -> list[str]:
                 out += ["", "| stage | seconds |", "|---|---:|"]
                 out += [f"| {k} | {v:.3f} |" for k, v in rp]
                 out.append("")
-            j = a["+ --junitxml (xunit1, as repro runs it)"]
+            j = a["+ repro's JUnit plugin"]
             per_test = (j["tree"] - b["tree"]) / max(1, rep.facts.get("attrib_tests", 1))
             out.append(
-                f"pytest's JUnit writer is the largest part, about {per_test:.2f} KiB of memory "
-                "per test on top of the time."
+                f"repro's JUnit writer holds about {per_test:.2f} KiB of memory per test "
+                "(pytest's own `--junitxml`, which repro used before, held about 1.1 KiB)."
             )
         jp = f.get("junit_profile")
         if jp:
             out.append(
-                f"Profile (cProfile, {int(jp['tests']):,} tests): with `--junitxml` pytest ran "
+                f"Why repro no longer uses pytest's `--junitxml`, profile (cProfile, "
+                f"{int(jp['tests']):,} tests): with `--junitxml` pytest ran "
                 f"{jp['total_junit']:.2f} s against {jp['total_bare']:.2f} s bare; "
                 f"{jp['logxml']:.2f} s of it are inside LogXML's hooks (`_pytest/junitxml.py`: "
                 "`pytest_runtest_logreport` -> `node_reporter`, `record_testreport`, "
@@ -1314,18 +1314,13 @@ def analysis(rep: Report) -> list[str]:
             )
             out.append("")
         out += [
-            "What would close the gap (open: the first point changes what produces "
-            "junit.xml, a decision for the maintainers):",
+            "Done in issue 5: junit.xml now comes from repro's own plugin "
+            "(`repro/_pytest_plugin/repro_junit_plugin.py`), which appends each finished "
+            "`<testcase>` to a side file and writes the document with its totals at "
+            "`pytest_sessionfinish`; `tests/unit/test_junit_plugin.py` checks it gives the "
+            "same cases, outcomes and totals as pytest's `--junitxml` (xunit1). What would "
+            "close the rest of the gap:",
             "",
-            "- Write junit.xml from repro's own plugin instead of pytest's LogXML: append each "
-            "finished `<testcase>` to a side file when its teardown report arrives and put the "
-            "`<testsuite>` header with the totals in front at `pytest_sessionfinish` (constant "
-            "memory, one string per test, about the cost of the results line). Or build "
-            "junit.xml in repro from results.jsonl after the run (the stream would need each "
-            "test's file, line and full failure text). Either removes the JUnit share above; "
-            "what remains is the plugin, the capture and the fixed start-up. The verifier's "
-            "cross-check between junit.xml and results.jsonl would then compare two outputs "
-            "of repro's own plugin: a decision for the maintainers.",
             "- repro's work after pytest, linear in the number of tests: `parse_events` "
             "runs `json.loads` and a shape check on ~4 lines per test, and `records.validate` "
             "walks run_metadata's `order` list (one node id per test) through jsonschema item "
