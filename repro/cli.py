@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from repro import __version__
-from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_USAGE, ReproError
+from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, ReproError
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -233,11 +233,12 @@ def main(ctx: click.Context, config_path: Path) -> None:
         sys.exit(exc.exit_code)
 
 
-def _lock_options(project: Path, kw: dict[str, Any], python: str) -> Any:
+def _lock_options(kw: dict[str, Any]) -> Any:
+    """LockOptions from the options `_opts_lock`, `--project` and `--python` define."""
     from repro.lock import LockOptions
 
     return LockOptions(
-        project=project.resolve(),
+        project=kw["project"].resolve(),
         inputs=tuple(kw["inputs"]),
         extras=tuple(kw["extras"]),
         all_extras=kw["all_extras"],
@@ -249,7 +250,7 @@ def _lock_options(project: Path, kw: dict[str, Any], python: str) -> Any:
         upgrade=kw["upgrade"],
         require_hashes=kw["require_hashes"],
         index_timeout=kw["index_timeout"],
-        python=python,
+        python=kw["python"],
         build_isolation=not kw["no_build_isolation"],
         pylock=kw["pylock"],
     )
@@ -290,7 +291,7 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
     """
     from repro import lock as lockmod
 
-    res = lockmod.lock(_lock_options(project, kw, python))
+    res = lockmod.lock(_lock_options({**kw, "project": project, "python": python}))
     if as_json:
         _emit_json(_lock_summary(res))
         return
@@ -440,7 +441,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
 
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(_lock_options(kw["project"], kw, kw["python"]))
+        lres = lockmod.lock(_lock_options(kw))
         for w in lres.warnings:
             _say(f"repro: warning: {w}")
         _say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
@@ -522,6 +523,3 @@ def verify(bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json:
             for w in r.warnings:
                 click.echo(f"  warning: {w}")
     sys.exit(0 if all(r.ok for r in reports) else EXIT_BAD)
-
-
-_ = EXIT_USAGE  # usage errors are click's own (exit 2)

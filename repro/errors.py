@@ -47,7 +47,3 @@ class RecordInvalid(ReproError):
     """A record repro built does not match its own schema: a bug in repro."""
 
     exit_code = EXIT_ENV
-
-
-class Interrupted(ReproError):
-    exit_code = EXIT_INTERRUPTED

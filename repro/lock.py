@@ -123,11 +123,12 @@ def find_inputs(opts: LockOptions) -> tuple[list[Path], str]:
 # --- fingerprint ------------------------------------------------------------
 
 
-def _pip_tools_version() -> str | None:
+def _version(dist: str) -> str | None:
+    """Version of a distribution installed beside repro (pip, pip-tools)."""
     from importlib import metadata
 
     try:
-        return metadata.version("pip-tools")
+        return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
 
@@ -151,7 +152,7 @@ def fingerprint(opts: LockOptions, inputs: Sequence[Path], snapshot: Sequence[st
         "no_index": opts.no_index,
         "python": sys.version.split()[0],
         "platform": sys.platform,
-        "pip_tools": _pip_tools_version(),
+        "pip_tools": _version("pip-tools"),
     }
     h.update(json.dumps(parts, sort_keys=True).encode())
     return h.hexdigest()
@@ -193,7 +194,8 @@ def _compile_command(opts: LockOptions) -> list[str]:
 
 def _run_pip_compile(
     opts: LockOptions, src: Sequence[Path], out: Path, env: dict[str, str]
-) -> subprocess.CompletedProcess[bytes]:
+) -> tuple[bytes | None, str | None]:
+    """(the lock's text, None), or (None, why pip-compile could not make it)."""
     argv = [
         sys.executable,
         "-m",
@@ -230,7 +232,7 @@ def _run_pip_compile(
     env.setdefault("PIP_TIMEOUT", str(max(1, int(opts.index_timeout))))
     env.setdefault("PIP_RETRIES", "1")
     try:
-        return subprocess.run(
+        proc = subprocess.run(
             argv,
             cwd=opts.project,
             env=env,
@@ -238,8 +240,11 @@ def _run_pip_compile(
             timeout=opts.compile_timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise LockError(f"pip-compile did not finish within {opts.compile_timeout:g}s") from exc
+    except subprocess.TimeoutExpired:
+        return None, f"pip-compile did not finish within {opts.compile_timeout:g}s"
+    if proc.returncode != 0 or not out.is_file():
+        return None, f"pip-compile failed: {_last_line(proc.stderr)}"
+    return out.read_bytes(), None
 
 
 def _last_line(stderr: bytes) -> str:
@@ -335,12 +340,7 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             group_in.write_text("\n".join(reqs) + "\n")
             src.append(group_in)
         if reason is None:
-            tmp_out = Path(tmp, "requirements.lock")
-            proc = _run_pip_compile(opts, src, tmp_out, environ)
-            if proc.returncode == 0 and tmp_out.is_file():
-                text = tmp_out.read_bytes()
-            else:
-                reason = f"pip-compile failed: {_last_line(proc.stderr)}"
+            text, reason = _run_pip_compile(opts, src, Path(tmp, "requirements.lock"), environ)
     kind = "pip-compile" if text is not None else "snapshot"
     if text is None:
         if opts.require_hashes:
@@ -371,8 +371,8 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             "created": records.utc_iso(time.time()),
             "command": _compile_command(opts),
             "tools": {
-                "pip-tools": _pip_tools_version(),
-                "pip": _pip_version(),
+                "pip-tools": _version("pip-tools"),
+                "pip": _version("pip"),
                 "python": sys.version.split()[0],
             },
             "packages": len(parse_lock(text.decode())),
@@ -400,7 +400,7 @@ def write_pylock(
     """
     from packaging.version import Version
 
-    pip = _pip_version()
+    pip = _version("pip")
     if pip is None or Version(pip) < Version("25.1"):
         return [f"pylock.toml not written: `pip lock` needs pip >= 25.1, this is pip {pip}"]
     try:
@@ -446,15 +446,6 @@ def write_pylock(
 def _installed(python: str) -> list[dict[str, Any]]:
     packages: list[dict[str, Any]] = envinfo.probe_interpreter(python)["packages"]
     return packages
-
-
-def _pip_version() -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version("pip")
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _snapshot_text(pins: Sequence[str], reason: str) -> bytes:

@@ -7,6 +7,7 @@ holds a half-made run; `outputs/latest` then points at it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -297,8 +298,8 @@ def _run_into(
             "exit_code": cap.returncode,
             "lock": lock_info,
             "records": {
-                "env.json": _sha(env_bytes),
-                "run_metadata.json": _sha(meta_bytes),
+                "env.json": hashlib.sha256(env_bytes).hexdigest(),
+                "run_metadata.json": hashlib.sha256(meta_bytes).hexdigest(),
                 **(
                     {"lock.json": sha256_file(staging / "lock.json")[0]}
                     if (staging / "lock.json").is_file()
@@ -358,12 +359,6 @@ def _include_lock(
         "sha256": sha256_file(staging / "requirements.lock")[0],
     }
     return info, drift(parse_lock(text), probe["packages"], ignore)
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _lock_record(path: Path) -> dict[str, Any] | None:

@@ -370,3 +370,24 @@ def test_pylock_is_written_and_valid(wheelhouse, project, cli):
     assert {p.name: str(p.version) for p in lock.packages} == {"alpha": "1.0", "beta": "1.1"}
     hashes = {p.name: p.wheels[0].hashes["sha256"] for p in lock.packages if p.wheels}
     assert hashes["alpha"] == sha256(wheels["alpha-1.0"])
+
+
+def test_pip_compile_that_runs_too_long_falls_back_like_any_failure(wheelhouse, project):
+    from repro.errors import LockError
+    from repro.lock import LockOptions, lock
+
+    wh, _ = wheelhouse
+    proj = project({"requirements.in": "alpha\n"})
+    opts = LockOptions(project=proj, no_index=True, find_links=(str(wh),), compile_timeout=0.01)
+    res = lock(opts)
+    assert res.kind == "snapshot" and res.reason == "pip-compile did not finish within 0.01s"
+    with pytest.raises(LockError, match="cannot make a hashed lock: pip-compile did not finish"):
+        lock(
+            LockOptions(
+                project=proj,
+                no_index=True,
+                find_links=(str(wh),),
+                compile_timeout=0.01,
+                require_hashes=True,
+            )
+        )
