@@ -1,4 +1,4 @@
-"""Per-test outcomes from the plugin's JSON-lines stream, and JUnit XML counts.
+"""Per-test outcomes from the plugin's JSON-lines stream, read as it is written.
 
 Both the run (to write run_metadata.json) and the verifier (to cross-check a
 bundle) read results through this module, so they cannot disagree on what a
@@ -8,11 +8,14 @@ count means.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+READ_SIZE = 1 << 20
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 
 
@@ -84,91 +87,140 @@ def _well_formed(ev: Any) -> bool:
     return True  # unknown kinds are skipped: newer plugins may add events
 
 
-def parse_events(lines: Iterable[bytes]) -> TestResults:
-    started = finished = False
-    exitstatus: int | None = None
-    collected: int | None = None
-    pytest_version: str | None = None
-    plugins: tuple[str, ...] = ()
-    order: list[str] = []
-    current: dict[str, str | None] = {}
-    outcomes: dict[str, str] = {}
-    collect_errors: list[dict[str, str]] = []
-    bad = 0
-    for raw in lines:
+class EventParser:
+    """Folds the event stream into `TestResults` a line at a time.
+
+    Incremental so that the run can read results.jsonl while pytest writes it
+    (`Follower`); each well-formed event is also handed to `listener` (the JUnit
+    writer), so the stream is parsed once.
+    """
+
+    def __init__(self, listener: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.listener = listener
+        self.started = self.finished = False
+        self.exitstatus: int | None = None
+        self.collected: int | None = None
+        self.pytest_version: str | None = None
+        self.plugins: tuple[str, ...] = ()
+        self.order: list[str] = []
+        self.current: dict[str, str | None] = {}
+        self.outcomes: dict[str, str] = {}
+        self.collect_errors: list[dict[str, str]] = []
+        self.bad = 0
+
+    def feed(self, raw: bytes | str) -> None:
         try:
             ev = json.loads(raw)
         except (ValueError, RecursionError):
             ev = None
         if not _well_formed(ev):
-            bad += 1  # a line cut short by a full disk, or not written by the plugin
-            continue
+            self.bad += 1  # a line cut short by a full disk, or not written by the plugin
+            return
         kind = ev["ev"]
-        if kind == "start":
-            order.append(ev["id"])
-            current[ev["id"]] = None
-        elif kind == "report":
+        if kind == "report":
             nodeid = ev["id"]
-            current[nodeid] = _phase_outcome(current.get(nodeid), ev)
-            if ev.get("when") == "teardown":
-                outcomes[nodeid] = current.pop(nodeid, None) or "passed"
+            self.current[nodeid] = _phase_outcome(self.current.get(nodeid), ev)
+            if ev["when"] == "teardown":
+                self.outcomes[nodeid] = self.current.pop(nodeid, None) or "passed"
+        elif kind == "start":
+            self.order.append(ev["id"])
+            self.current[ev["id"]] = None
         elif kind == "session":
-            started = True
-            pytest_version = ev.get("pytest")
-            plugins = tuple(ev.get("plugins", ()))
+            self.started = True
+            self.pytest_version = ev.get("pytest")
+            self.plugins = tuple(ev.get("plugins", ()))
         elif kind == "collected":
-            collected = ev.get("n")
+            self.collected = ev["n"]
         elif kind == "collect_error":
-            collect_errors.append({"id": ev.get("id", ""), "message": ev.get("msg", "")})
+            self.collect_errors.append({"id": ev["id"], "message": ev.get("msg", "")})
         elif kind == "finish":
-            finished = True
-            exitstatus = ev.get("exitstatus")
-    in_flight = next((t for t in reversed(order) if t in current), None)
-    return TestResults(
-        session_started=started,
-        session_finished=finished,
-        exitstatus=exitstatus,
-        collected=collected,
-        pytest_version=pytest_version,
-        plugins=plugins,
-        order=tuple(order),
-        outcomes=outcomes,
-        in_flight=in_flight,
-        collect_errors=tuple(collect_errors),
-        bad_lines=bad,
-    )
+            self.finished = True
+            self.exitstatus = ev["exitstatus"]
+        if self.listener is not None:
+            self.listener(ev)
+
+    def results(self) -> TestResults:
+        in_flight = next((t for t in reversed(self.order) if t in self.current), None)
+        return TestResults(
+            session_started=self.started,
+            session_finished=self.finished,
+            exitstatus=self.exitstatus,
+            collected=self.collected,
+            pytest_version=self.pytest_version,
+            plugins=self.plugins,
+            order=tuple(self.order),
+            outcomes=dict(self.outcomes),
+            in_flight=in_flight,
+            collect_errors=tuple(self.collect_errors),
+            bad_lines=self.bad,
+        )
 
 
-def read_results(path: str) -> TestResults:
-    try:
-        with open(path, "rb") as fh:
-            return parse_events(fh)
-    except FileNotFoundError:
-        return TestResults()
+def parse_events(lines: Iterable[bytes]) -> TestResults:
+    parser = EventParser()
+    for raw in lines:
+        parser.feed(raw)
+    return parser.results()
 
 
-@dataclass(frozen=True)
-class JUnitCounts:
-    tests: int
-    failures: int
-    errors: int
-    skipped: int
+class Follower:
+    """Reads results.jsonl while pytest appends to it, on a thread of its own.
 
-
-def junit_counts(data: bytes) -> JUnitCounts:
-    """Count testcases in a JUnit XML document by what each contains.
-
-    Parsed with expat through ElementTree, which does not fetch external
-    entities; the document may come from an untrusted bundle.
+    On a large suite, parsing the stream (and building JUnit XML from it) after
+    pytest ends would add about 4% to the run's wall time; done while pytest
+    runs, it uses the otherwise idle second core and `finish` has little left.
+    Only complete lines are parsed while the file grows (a read may end in the
+    middle of the plugin's write); at the end the remainder is fed as a last
+    line, so a write cut short counts as a bad line, as a full read would.
     """
-    import xml.etree.ElementTree as ET
 
-    root = ET.fromstring(data)
-    tests = failures = errors = skipped = 0
-    for case in root.iter("testcase"):
-        tests += 1
-        tags = {child.tag for child in case}
-        failures += "failure" in tags
-        errors += "error" in tags
-        skipped += "skipped" in tags
-    return JUnitCounts(tests, failures, errors, skipped)
+    POLL_SECONDS = 0.05
+
+    def __init__(self, path: Path, parser: EventParser) -> None:
+        self.path = Path(path)
+        self.parser = parser
+        self._fh: IO[bytes] | None = None
+        self._tail = b""
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="repro-results", daemon=True)
+
+    def start(self) -> Follower:
+        self._thread.start()
+        return self
+
+    def finish(self) -> TestResults:
+        """Stop following, parse what is left, and return the results."""
+        self._stop.set()
+        self._thread.join()
+        if self._fh is not None:
+            self._fh.close()
+        if self._error is not None:
+            raise self._error
+        return self.parser.results()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.POLL_SECONDS):
+                self._read()
+            self._read()
+            if self._tail:
+                self.parser.feed(self._tail)
+                self._tail = b""
+        except BaseException as exc:  # re-raised by finish(), in the caller's thread
+            self._error = exc
+
+    def _read(self) -> None:
+        if self._fh is None:
+            try:
+                self._fh = open(self.path, "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                return  # the plugin has not started yet
+        while chunk := self._fh.read(READ_SIZE):
+            data = self._tail + chunk
+            cut = data.rfind(b"\n") + 1
+            self._tail = data[cut:]
+            if cut:
+                feed = self.parser.feed
+                for line in data[: cut - 1].split(b"\n"):
+                    feed(line)

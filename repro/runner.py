@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, records, results
+from repro import __version__, capture, envinfo, junit, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -26,7 +26,6 @@ from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
-JUNIT_PLUGIN_NAME = "repro_junit_plugin"
 LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
 RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
 
@@ -150,9 +149,6 @@ def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
         "-p",
         PLUGIN_NAME,
         f"--repro-results={staging / 'results/results.jsonl'}",
-        "-p",
-        JUNIT_PLUGIN_NAME,
-        f"--repro-junit={staging / 'results/junit.xml'}",
         *opts.pytest_args,
     ]
 
@@ -201,19 +197,27 @@ def _run_into(
     argv = _pytest_argv(opts, staging)
     if on_start is not None:
         on_start(run_id, time.time())
-    cap = capture.run_captured(
-        argv,
-        cwd=project,
-        env=_child_env(environ),
-        logs_dir=staging / "logs",
-        policy=opts.policy,
-        echo_out=opts.echo_out,
-        echo_err=opts.echo_err,
-    )
-    # A session that never finished leaves only the JUnit writer's side file: drop it.
-    (staging / "results/junit.xml.part").unlink(missing_ok=True)
-    res = results.read_results(str(staging / "results/results.jsonl"))
+    junit_xml = junit.JUnitWriter(staging / "results/junit.xml")
+    follower = results.Follower(
+        staging / "results/results.jsonl", results.EventParser(junit_xml.event)
+    ).start()
+    try:
+        cap = capture.run_captured(
+            argv,
+            cwd=project,
+            env=_child_env(environ),
+            logs_dir=staging / "logs",
+            policy=opts.policy,
+            echo_out=opts.echo_out,
+            echo_err=opts.echo_err,
+        )
+    finally:
+        res = follower.finish()
     status, reason = classify(cap, res)
+    try:
+        junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
+    finally:
+        junit_xml.discard()
     warnings: list[str] = []
 
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []

@@ -23,7 +23,8 @@ import sys
 import time
 from typing import Any
 
-_enc = json.encoder.encode_basestring
+# ASCII-only JSON strings: a lone surrogate in a message cannot break the write.
+_enc = json.encoder.encode_basestring_ascii
 _MSG_LIMIT = 500
 
 FORMAT_VERSION = 1
@@ -51,8 +52,17 @@ class _Recorder:
 
     # The two hot events are formatted by hand: json.dumps of a dict is several
     # times slower than this, and they happen once and three times per test.
-    def start(self, nodeid: str) -> None:
-        self.write(f'{{"ev":"start","id":{self._id(nodeid)}}}\n')
+    def start(self, nodeid: str, location: Any) -> None:
+        # Where the test is defined, for JUnit's file and line attributes; the file
+        # only when the node id does not already say it.
+        extra = ""
+        if location:
+            fspath, lineno = location[0], location[1]
+            if type(lineno) is int:
+                extra = f',"line":{lineno}'
+            if fspath != nodeid.partition("::")[0]:
+                extra += ',"file":' + _enc(str(fspath))
+        self.write(f'{{"ev":"start","id":{self._id(nodeid)}{extra}}}\n')
 
     def report(self, nodeid: str, when: str, outcome: str, dur: float, extra: str) -> None:
         line = (
@@ -104,7 +114,9 @@ def pytest_configure(config: Any) -> None:
 
 def pytest_collectreport(report: Any) -> None:
     if _recorder is not None and report.failed:
-        _recorder.event(ev="collect_error", id=report.nodeid, msg=_short(report))
+        _recorder.event(
+            ev="collect_error", id=report.nodeid, msg=_short(report), text=report.longreprtext
+        )
 
 
 def pytest_collection_finish(session: Any) -> None:
@@ -114,16 +126,22 @@ def pytest_collection_finish(session: Any) -> None:
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
     if _recorder is not None:
-        _recorder.start(nodeid)
+        _recorder.start(nodeid, location)
 
 
 def pytest_runtest_logreport(report: Any) -> None:
     if _recorder is None:
         return
     outcome, when = report.outcome, report.when
-    extra = ',"xfail":true' if hasattr(report, "wasxfail") else ""
-    if outcome == "failed" or (outcome == "skipped" and when != "teardown"):
-        extra += ',"msg":' + _enc(_short(report))
+    xfail = hasattr(report, "wasxfail")
+    extra = ',"xfail":true' if xfail else ""
+    if outcome == "failed":
+        # The whole report too: repro builds JUnit XML from this stream.
+        extra += f',"msg":{_enc(_short(report))},"text":{_enc(report.longreprtext)}'
+    elif outcome == "skipped" and when != "teardown":
+        # An expected failure says why it was expected, as pytest's JUnit XML does.
+        reason = str(report.wasxfail)[:_MSG_LIMIT] if xfail else _short(report)
+        extra += ',"msg":' + _enc(reason)
     _recorder.report(report.nodeid, when, outcome, report.duration, extra)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def test_os_exit_in_third_test_is_a_crash(project):
         f"tests/test_crash.py::test_{n}" for n in ("first", "second", "third")
     ]
     assert b"about to die" in _member(bundle, "logs/pytest_output.txt")
+    # JUnit XML survives the crash: the finished tests, and the one in flight as an error
+    suite = ET.fromstring(_member(bundle, "results/junit.xml")).find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("errors")) == ("3", "1")
+    third = next(c for c in suite.iter("testcase") if c.get("name") == "test_third")
+    error = third.find("error")
+    assert error is not None and "without finishing its session" in error.get("message", "")
     assert "in flight: tests/test_crash.py::test_third" in res.stderr
     assert run_repro("verify", bundle).returncode == 0
 

@@ -44,3 +44,30 @@ def test_records_of_a_real_run_validate(valid_bundle):
             assert records.schema_errors(json.loads(zf.read(f"{top}/data/{rel}")), schema) == []
         manifest = json.loads(zf.read(f"{top}/repro-bundle.json"))
     assert records.schema_errors(manifest, "manifest") == []
+
+
+def test_long_string_arrays_are_checked_item_by_item_without_jsonschema(valid_bundle):
+    """run_metadata's `order` is checked by a loop (speed); it must still catch what
+    jsonschema would, and report the same paths."""
+    import zipfile
+
+    with zipfile.ZipFile(valid_bundle) as zf:
+        top = zf.namelist()[0].split("/")[0]
+        meta = json.loads(zf.read(f"{top}/data/run_metadata.json"))
+    meta["order"] = [f"t.py::test_{i}" for i in range(5000)]
+    assert records.schema_errors(meta, "run_metadata") == []
+    meta["order"][3], meta["order"][4000] = 7, None
+    errors = records.schema_errors(meta, "run_metadata")
+    assert errors == [
+        "order/3: 7 is not of type 'string'",
+        "order/4000: None is not of type 'string'",
+    ]
+    jsonschema_says = sorted(
+        "/".join(map(str, e.absolute_path))
+        for e in Draft202012Validator(records.load_schema("run_metadata")).iter_errors(meta)
+    )
+    assert jsonschema_says == ["order/3", "order/4000"]
+    meta["order"] = "not a list"
+    assert records.schema_errors(meta, "run_metadata") == [
+        "order: 'not a list' is not of type 'array'"
+    ]

@@ -6,7 +6,10 @@ import json
 import threading
 from pathlib import Path
 
-from repro.results import junit_counts, parse_events
+import pytest
+
+from repro.junit import junit_counts
+from repro.results import parse_events
 from repro.runner import _prepare, new_run_id
 
 
@@ -112,3 +115,52 @@ def test_run_ids_sort_by_time_and_stay_unique_under_concurrency(tmp_path: Path):
     for t in threads:
         t.join()
     assert len(ids) == len(set(ids)) == 400
+
+
+def test_follower_reads_a_growing_file_cut_anywhere_like_a_whole_read(tmp_path: Path):
+    """Writes that end mid-line (as a reader racing the plugin sees them) are
+    joined; a last line cut short is a bad line, as in a read of the finished file."""
+    import time
+
+    from repro.results import EventParser, Follower
+
+    ok = ("setup", "passed"), ("call", "passed"), ("teardown", "passed")
+    stream = (
+        b"".join(
+            line + b"\n"
+            for line in [
+                _ev(ev="session", pytest="9.0"),
+                *[ln for i in range(300) for ln in _test(f"t.py::test_{i}", *ok)],
+                *_test("t.py::test_last", ("setup", "passed")),
+            ]
+        )
+        + b'{"ev":"report","id":"t.py::test_last","wh'
+    )
+    path = tmp_path / "results.jsonl"
+    seen: list[str] = []
+    follower = Follower(path, EventParser(lambda ev: seen.append(ev["ev"])))
+    follower.POLL_SECONDS = 0.001
+    follower.start()
+    time.sleep(0.01)  # the file does not exist yet: the follower waits for it
+    with open(path, "wb", buffering=0) as fh:
+        for i in range(0, len(stream), 997):  # pieces that end anywhere in a line
+            fh.write(stream[i : i + 997])
+            time.sleep(0.0005)
+    followed = follower.finish()
+    whole = parse_events(stream.splitlines())
+    assert followed == whole
+    assert followed.in_flight == "t.py::test_last" and followed.bad_lines == 1
+    assert followed.counts["passed"] == 300 and len(seen) == 1 + 300 * 4 + 2
+
+
+def test_follower_reports_an_error_of_its_thread_to_the_caller(tmp_path: Path):
+    from repro.results import EventParser, Follower
+
+    def listener(ev: dict[str, object]) -> None:
+        raise OSError(28, "No space left on device")
+
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(_ev(ev="session", pytest="9.0") + b"\n")
+    follower = Follower(path, EventParser(listener)).start()
+    with pytest.raises(OSError, match="No space left"):
+        follower.finish()

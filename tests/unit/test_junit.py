@@ -1,4 +1,5 @@
-"""repro's JUnit writer gives the same test cases as pytest's own --junitxml (xunit1)."""
+"""JUnit XML built from the results stream has the same test cases as pytest's own
+--junitxml (xunit1), and a run that died still gets one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from repro.runner import PLUGIN_DIR
+from repro.junit import JUnitWriter
+from repro.results import EventParser
+from repro.runner import PLUGIN_DIR, PLUGIN_NAME
 
 SUITE = {
     "tests/test_mix.py": """
@@ -66,6 +69,7 @@ def _cases(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
 def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
     proj = project(files)
     ours, theirs = tmp_path / "ours.xml", tmp_path / "theirs.xml"
+    stream = tmp_path / "results.jsonl"
     env = {**os.environ, "PYTHONPATH": str(PLUGIN_DIR)}
     subprocess.run(
         [
@@ -74,8 +78,8 @@ def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
             "pytest",
             "-q",
             "-p",
-            "repro_junit_plugin",
-            f"--repro-junit={ours}",
+            PLUGIN_NAME,
+            f"--repro-results={stream}",
             f"--junitxml={theirs}",
             "-o",
             "junit_family=xunit1",
@@ -85,6 +89,11 @@ def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
         capture_output=True,
         check=False,
     )
+    writer = JUnitWriter(ours)
+    parser = EventParser(writer.event)
+    for line in stream.read_bytes().splitlines():
+        parser.feed(line)
+    assert writer.close(None, "", 0.0)
     assert _cases(ours) == _cases(theirs)
     mine, pytests = ET.parse(ours).getroot(), ET.parse(theirs).getroot()
     suite_mine, suite_pytest = mine.find("testsuite"), pytests.find("testsuite")
