@@ -1,8 +1,8 @@
 """Facts about a Python interpreter, gathered inside that interpreter.
 
-Run in-process for the current interpreter, or as `python _probe.py` for
-another one (`repro run --python PATH`); so it imports nothing from repro and
-only the standard library. Prints one JSON object.
+Run as `python -I _probe.py` by whichever interpreter runs the tests (repro's
+own or `repro run --python PATH`); so it imports nothing from repro and only
+the standard library. Prints one JSON object.
 """
 
 from __future__ import annotations

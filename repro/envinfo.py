@@ -1,7 +1,7 @@
 """env.json: where the tests ran.
 
 Packages are read with `importlib.metadata` inside the interpreter that runs
-the tests (in-process when that is this one), never by shelling out to pip.
+the tests (`_probe.py` in a child process), never by shelling out to pip.
 """
 
 from __future__ import annotations
@@ -19,41 +19,35 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import _probe
 from repro.errors import EnvironmentProblem
 from repro.redact import DEFAULT_ENV_ALLOW, environment_record, strip_url_credentials
 
 ENV_SCHEMA = "env"
+PROBE = Path(__file__).with_name("_probe.py")  # run, never imported: see probe_interpreter
 
 
 def probe_interpreter(python: str) -> dict[str, Any]:
     """Python facts and installed packages of `python` (a path or command)."""
-    if _same_interpreter(python):
-        data = _probe.probe()
-    else:
-        try:
-            proc = subprocess.run(
-                [python, "-I", _probe.__file__],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise EnvironmentProblem(f"cannot run the interpreter {python}: {exc}") from exc
-        if proc.returncode != 0:
-            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            raise EnvironmentProblem(f"the interpreter {python} failed to start: {tail[0]}")
-        data = json.loads(proc.stdout)
+    # Always in a child, even for repro's own interpreter: it sees what a fresh
+    # interpreter sees, and importlib.metadata (with email, zipfile, csv: ~6 MiB)
+    # stays out of the process that waits on pytest (docs/PERFORMANCE.md, memory).
+    try:
+        proc = subprocess.run(
+            [python, "-I", str(PROBE)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentProblem(f"cannot run the interpreter {python}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+        raise EnvironmentProblem(f"the interpreter {python} failed to start: {tail[0]}")
+    data: dict[str, Any] = json.loads(proc.stdout)
     for pkg in data["packages"]:
         if "direct_url" in pkg and isinstance(pkg["direct_url"].get("url"), str):
             pkg["direct_url"]["url"] = strip_url_credentials(pkg["direct_url"]["url"])
     return data
-
-
-def _same_interpreter(python: str) -> bool:
-    # Not samefile(): a venv's python is often a symlink to its base interpreter,
-    # the same binary with other site-packages.
-    return os.path.abspath(python) == os.path.abspath(sys.executable)
 
 
 def os_info() -> dict[str, Any]:

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from xml.sax.saxutils import escape, quoteattr
 
 from repro.fsutil import CHUNK, atomic_writer
 
@@ -27,16 +26,32 @@ from repro.fsutil import CHUNK, atomic_writer
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Escapes for text and for attribute values (which must also keep their
+# whitespace); xml.sax.saxutils would do, but it imports urllib.request and ssl.
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTR = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
 def _clean(text: str) -> str:
     return _ILLEGAL.sub(lambda m: f"#x{ord(m.group()):02X}", text)
 
 
 def _attr(text: str) -> str:
-    return quoteattr(_clean(text))
+    return '"' + _clean(text).translate(_ATTR) + '"'
 
 
 def _text(text: str) -> str:
-    return escape(_clean(text))
+    return _clean(text).translate(_TEXT)
 
 
 def _names(nodeid: str) -> tuple[str, str]:

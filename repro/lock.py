@@ -16,8 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +166,9 @@ def _index_reachable(opts: LockOptions, env: Mapping[str, str]) -> str | None:
     url = opts.index_url or env.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
     if url.startswith("file:"):
         return None
+    import urllib.error  # with ssl and http.client: only when a lock needs the network
+    import urllib.request
+
     try:
         req = urllib.request.Request(url, method="HEAD")
         urllib.request.urlopen(req, timeout=opts.index_timeout).close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 18
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 
 
@@ -58,6 +58,11 @@ def _phase_outcome(current: str | None, ev: dict[str, object]) -> str | None:
     return current
 
 
+# A test's outcome so far as one byte: 0 while nothing decided it yet.
+_OUTCOME: tuple[str | None, ...] = (None, *OUTCOMES)
+_CODE = {outcome: code for code, outcome in enumerate(_OUTCOME)}
+_SEP = b"\xff"  # never part of UTF-8 (nor of a lone surrogate encoded with surrogatepass)
+
 _PHASES = ("setup", "call", "teardown")
 _PHASE_OUTCOMES = ("passed", "failed", "skipped")
 
@@ -92,7 +97,10 @@ class EventParser:
 
     Incremental so that the run can read results.jsonl while pytest writes it
     (`Follower`); each well-formed event is also handed to `listener` (the JUnit
-    writer), so the stream is parsed once.
+    writer), so the stream is parsed once. This state lives beside pytest for the
+    whole run, so it is kept as bytes: each started test adds its node id (UTF-8)
+    and a separator to one buffer and one byte to another, not Python objects
+    (~90 bytes per test less: 4.5 MiB on 50,000 tests).
     """
 
     def __init__(self, listener: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -102,11 +110,17 @@ class EventParser:
         self.collected: int | None = None
         self.pytest_version: str | None = None
         self.plugins: tuple[str, ...] = ()
-        self.order: list[str] = []
-        self.current: dict[str, str | None] = {}
-        self.outcomes: dict[str, str] = {}
+        self.ids = bytearray()  # node ids in the order the tests started, _SEP after each
+        self.states = bytearray()  # per started test: its outcome so far (_CODE)
+        self.running: dict[str, int] = {}  # tests not finished -> their index
         self.collect_errors: list[dict[str, str]] = []
         self.bad = 0
+
+    def _start(self, nodeid: str) -> int:
+        self.ids += nodeid.encode("utf-8", "surrogatepass") + _SEP
+        self.states.append(0)
+        self.running[nodeid] = index = len(self.states) - 1
+        return index
 
     def feed(self, raw: bytes | str) -> None:
         try:
@@ -119,12 +133,16 @@ class EventParser:
         kind = ev["ev"]
         if kind == "report":
             nodeid = ev["id"]
-            self.current[nodeid] = _phase_outcome(self.current.get(nodeid), ev)
+            index = self.running.get(nodeid)
+            if index is None:  # no start line: not from the plugin, but keep what it says
+                index = self._start(nodeid)
+            outcome = _phase_outcome(_OUTCOME[self.states[index]], ev)
             if ev["when"] == "teardown":
-                self.outcomes[nodeid] = self.current.pop(nodeid, None) or "passed"
+                del self.running[nodeid]
+                outcome = outcome or "passed"
+            self.states[index] = _CODE[outcome]
         elif kind == "start":
-            self.order.append(ev["id"])
-            self.current[ev["id"]] = None
+            self._start(ev["id"])
         elif kind == "session":
             self.started = True
             self.pytest_version = ev.get("pytest")
@@ -140,7 +158,14 @@ class EventParser:
             self.listener(ev)
 
     def results(self) -> TestResults:
-        in_flight = next((t for t in reversed(self.order) if t in self.current), None)
+        order = [i.decode("utf-8", "surrogatepass") for i in self.ids.split(_SEP)[:-1]]
+        running = set(self.running.values())
+        outcomes = {
+            nodeid: OUTCOMES[state - 1]  # a finished test always has one
+            for index, (nodeid, state) in enumerate(zip(order, self.states, strict=True))
+            if index not in running
+        }
+        in_flight = order[max(running)] if running else None
         return TestResults(
             session_started=self.started,
             session_finished=self.finished,
@@ -148,8 +173,8 @@ class EventParser:
             collected=self.collected,
             pytest_version=self.pytest_version,
             plugins=self.plugins,
-            order=tuple(self.order),
-            outcomes=dict(self.outcomes),
+            order=tuple(order),
+            outcomes=outcomes,
             in_flight=in_flight,
             collect_errors=tuple(self.collect_errors),
             bad_lines=self.bad,

@@ -164,3 +164,15 @@ def test_follower_reports_an_error_of_its_thread_to_the_caller(tmp_path: Path):
     follower = Follower(path, EventParser(listener)).start()
     with pytest.raises(OSError, match="No space left"):
         follower.finish()
+
+
+def test_any_node_id_comes_back_exactly():
+    odd = ["t.py::test[\ud800]", "t.py::test[\n\xff\u20ac]", "t.py::test[]", "t.py::x\x00y"]
+    ok = ("setup", "passed"), ("call", "passed"), ("teardown", "passed")
+    lines = [_ev(ev="session", pytest="9.0")]
+    for nodeid in odd:
+        lines += _test(nodeid, *ok)
+    lines += _test("t.py::last", ("setup", "passed"))
+    res = parse_events(lines)
+    assert res.order == (*odd, "t.py::last") and res.in_flight == "t.py::last"
+    assert res.outcomes == dict.fromkeys(odd, "passed")
