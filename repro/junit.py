@@ -92,7 +92,13 @@ class JUnitWriter:
 
     def event(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
-        if kind == "report":
+        if kind == "passed":
+            case = self.current.pop(ev["id"], None) or _Case(ev["id"].partition("::")[0], None)
+            durations = ev.get("dur")
+            if isinstance(durations, list):
+                case.dur = sum(_number(d) or 0.0 for d in durations)
+            self._finish(ev["id"], case)
+        elif kind == "report":
             self._report(ev)
         elif kind == "start":
             nodeid = ev["id"]

@@ -72,7 +72,7 @@ def _well_formed(ev: Any) -> bool:
     if not isinstance(ev, dict) or not isinstance(ev.get("ev"), str):
         return False
     kind = ev["ev"]
-    if kind in ("start", "report", "collect_error") and not isinstance(ev.get("id"), str):
+    if kind in ("start", "passed", "report", "collect_error") and not isinstance(ev.get("id"), str):
         return False
     if kind == "report":
         return ev.get("when") in _PHASES and ev.get("outcome") in _PHASE_OUTCOMES
@@ -131,7 +131,13 @@ class EventParser:
             self.bad += 1  # a line cut short by a full disk, or not written by the plugin
             return
         kind = ev["ev"]
-        if kind == "report":
+        if kind == "passed":  # a test whose three phases passed, in one line
+            index = self.running.pop(ev["id"], None)
+            if index is None:
+                index = self._start(ev["id"])
+                del self.running[ev["id"]]
+            self.states[index] = _CODE["passed"]
+        elif kind == "report":
             nodeid = ev["id"]
             index = self.running.get(nodeid)
             if index is None:  # no start line: not from the plugin, but keep what it says

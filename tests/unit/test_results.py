@@ -39,6 +39,8 @@ def test_phases_fold_into_one_outcome_per_test():
         _ev(ev="session", pytest="9.0", plugins=["x-1"]),
         _ev(ev="collected", n=7),
         *_test("t::pass", *ok),
+        _ev(ev="start", id="t::compact"),
+        _ev(ev="passed", id="t::compact", dur=[0.1, 0.2, 0.3]),  # three passing phases
         *_test("t::fail", ("setup", "passed"), ("call", "failed"), ("teardown", "failed")),
         *_test("t::skip", ("setup", "skipped"), ("teardown", "passed")),
         *_test("t::setup_error", ("setup", "failed"), ("teardown", "passed")),
@@ -57,6 +59,7 @@ def test_phases_fold_into_one_outcome_per_test():
     assert res.session_started and res.session_finished and res.exitstatus == 1
     assert res.outcomes == {
         "t::pass": "passed",
+        "t::compact": "passed",
         "t::fail": "failed",
         "t::skip": "skipped",
         "t::setup_error": "error",
@@ -65,7 +68,7 @@ def test_phases_fold_into_one_outcome_per_test():
         "t::xpass": "xpassed",
     }
     assert res.counts == {
-        "passed": 1,
+        "passed": 2,
         "failed": 1,
         "skipped": 1,
         "error": 2,
