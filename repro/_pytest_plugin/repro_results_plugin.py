@@ -44,19 +44,30 @@ FORMAT_VERSION = 2
 class _Recorder:
     def __init__(self, path: str) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        self.held: list[tuple[str, str, float]] = []  # passing phases: (id, when, dur)
+        # The passing setup/call durations of one test, not yet written. Plain
+        # attributes, not a list of tuples: nothing here allocates an object the
+        # cyclic garbage collector tracks, which would make it run more often.
+        self.held_id: str | None = None
+        self.held_setup: float | None = None
+        self.held_call: float | None = None
         self.last_id = ""  # the last node id encoded, and its JSON string
         self.last_enc = '""'
 
     def write(self, line: str) -> None:
-        if self.held:
+        if self.held_id is not None:
             line = self._unhold() + line
         os.write(self.fd, line.encode("utf-8", "surrogatepass"))
 
     def _unhold(self) -> str:
         """The held phases as the `report` lines they stand for."""
-        held, self.held = self.held, []
-        return "".join(self._report_line(i, w, "passed", d, "") for i, w, d in held)
+        nodeid, setup, call = self.held_id or "", self.held_setup, self.held_call
+        self.held_id = self.held_setup = self.held_call = None
+        lines = [
+            self._report_line(nodeid, when, "passed", dur, "")
+            for when, dur in (("setup", setup), ("call", call))
+            if dur is not None
+        ]
+        return "".join(lines)
 
     def _id(self, nodeid: str) -> str:
         if nodeid != self.last_id:  # a test's four events share one encoding
@@ -66,32 +77,39 @@ class _Recorder:
     def event(self, **fields: Any) -> None:
         self.write(json.dumps(fields, separators=(",", ":"), default=str) + "\n")
 
-    # The two hot events are formatted by hand: json.dumps of a dict is several
-    # times slower than this, and they happen once and three times per test.
+    # The per-test events are formatted by hand: json.dumps of a dict is several
+    # times slower, and these run once or twice for every test of the suite.
     def start(self, nodeid: str, location: Any) -> None:
         # Where the test is defined, for JUnit's file and line attributes; the file
         # only when the node id does not already say it.
         extra = ""
         if location:
-            fspath, lineno = location[0], location[1]
+            fspath, lineno = str(location[0]), location[1]
             if type(lineno) is int:
                 extra = f',"line":{lineno}'
-            if fspath != nodeid.partition("::")[0]:
-                extra += ',"file":' + _enc(str(fspath))
+            if not (nodeid.startswith(fspath) and nodeid.startswith("::", len(fspath))):
+                extra += ',"file":' + _enc(fspath)
         self.write(f'{{"ev":"start","id":{self._id(nodeid)}{extra}}}\n')
 
     def passing(self, nodeid: str, when: str, dur: float) -> None:
-        held = self.held
-        if when != "teardown":
-            if held and held[-1][0] != nodeid:
-                self.write("")
-            held.append((nodeid, when, dur))
-        elif len(held) == 2 and held[0][0] == nodeid and held[1][0] == nodeid:
-            self.held = []
-            line = f'{{"ev":"passed","id":{self._id(nodeid)},"dur":[{held[0][2]:.6f},'
-            os.write(self.fd, f"{line}{held[1][2]:.6f},{dur:.6f}]}}\n".encode())
+        if when == "teardown":
+            setup, call = self.held_setup, self.held_call
+            if self.held_id == nodeid and setup is not None and call is not None:
+                self.held_id = self.held_setup = self.held_call = None
+                line = f'{{"ev":"passed","id":{self._id(nodeid)},"dur":[{setup:.6f},'
+                os.write(self.fd, f"{line}{call:.6f},{dur:.6f}]}}\n".encode())
+            else:
+                self.report(nodeid, when, "passed", dur, "")
+            return
+        if self.held_id is not None and (
+            self.held_id != nodeid or when == "setup" or self.held_call is not None
+        ):
+            self.write("")  # not setup-then-call of one test: what is held goes out as is
+        self.held_id = nodeid
+        if when == "setup":
+            self.held_setup = dur
         else:
-            self.report(nodeid, when, "passed", dur, "")
+            self.held_call = dur
 
     def report(self, nodeid: str, when: str, outcome: str, dur: float, extra: str) -> None:
         self.write(self._report_line(nodeid, when, outcome, dur, extra))
@@ -103,7 +121,7 @@ class _Recorder:
         )
 
     def close(self) -> None:
-        if self.held:
+        if self.held_id is not None:
             self.write("")
         os.close(self.fd)
 
