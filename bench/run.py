@@ -403,22 +403,55 @@ def bench_capture(tmp: Path, sz: Sizes, rep: Report) -> None:
     bench_attribution(tmp, sz, rep)
 
 
+TIMED_PLUGIN = """
+# Wraps repro's results plugin: seconds spent inside its two per-test hooks.
+import atexit, os, time
+import repro_results_plugin as _p
+from repro_results_plugin import *  # noqa: F403  (the other hooks, unchanged)
+
+_spent = [0.0]
+_clock = time.perf_counter
+
+
+def pytest_runtest_logstart(nodeid, location):
+    t = _clock()
+    _p.pytest_runtest_logstart(nodeid, location)
+    _spent[0] += _clock() - t
+
+
+def pytest_runtest_logreport(report):
+    t = _clock()
+    _p.pytest_runtest_logreport(report)
+    _spent[0] += _clock() - t
+
+
+atexit.register(lambda: open(os.environ["BENCH_HOOK_SECONDS"], "w").write(str(_spent[0])))
+"""
+
+GC_OFF_PLUGIN = """
+import gc
+
+
+def pytest_configure(config):
+    gc.disable()
+"""
+
+
 def bench_attribution(tmp: Path, sz: Sizes, rep: Report) -> None:
     """Add repro's pieces to bare pytest one at a time, on a subset of the suite."""
     log(f"attribution: generating {sz.attrib_tests} tests")
     suite = make_suite(tmp / "attrib", sz.attrib_tests, sz.per_file)
     outs = tmp / "attrib-outputs"
+    helpers = tmp / "attrib-plugins"
+    helpers.mkdir()
+    (helpers / "bench_timed_plugin.py").write_text(TIMED_PLUGIN)
+    (helpers / "bench_gc_off.py").write_text(GC_OFF_PLUGIN)
     bare = pytest_cmd()
-    plugin_env = clean_env(PYTHONPATH=str(PLUGIN_DIR))
+    results = ["-p", "repro_results_plugin", f"--repro-results={tmp}/attrib-results.jsonl"]
     variants: dict[str, list[str]] = {
         "bare pytest": bare,
         "+ PYTHONUNBUFFERED=1 (repro sets it)": bare,
-        "+ repro's JUnit plugin": pytest_cmd(
-            "-p", "repro_junit_plugin", f"--repro-junit={tmp}/attrib-junit.xml"
-        ),
-        "+ repro's results plugin": pytest_cmd(
-            "-p", "repro_results_plugin", f"--repro-results={tmp}/attrib-results.jsonl"
-        ),
+        "+ repro's results plugin": pytest_cmd(*results),
         "under repro's capture (tee) only": [
             PY,
             "-c",
@@ -427,11 +460,17 @@ def bench_attribution(tmp: Path, sz: Sizes, rep: Report) -> None:
             *bare,
         ],
         "repro run (all of it)": [REPRO, "run", "--outputs", str(outs), "--", *bare[3:]],
+        "bare pytest, garbage collector off": pytest_cmd("-p", "bench_gc_off"),
+        "+ repro's results plugin, garbage collector off": pytest_cmd(
+            "-p", "bench_gc_off", *results
+        ),
     }
+    plugin_env = clean_env(PYTHONPATH=f"{PLUGIN_DIR}{os.pathsep}{helpers}")
     envs = {
         "+ PYTHONUNBUFFERED=1 (repro sets it)": clean_env(PYTHONUNBUFFERED="1"),
         "+ repro's results plugin": plugin_env,
-        "+ repro's JUnit plugin": plugin_env,
+        "bare pytest, garbage collector off": plugin_env,
+        "+ repro's results plugin, garbage collector off": plugin_env,
     }
     got = alternate(
         {
@@ -467,6 +506,24 @@ def bench_attribution(tmp: Path, sz: Sizes, rep: Report) -> None:
                     f"{w / wb:.3f}x / {c / cb:.3f}x",
                 )
             )
+    # Seconds inside the plugin's per-test hooks, measured from within pytest.
+    spent_file = tmp / "attrib-hook-seconds"
+    subprocess.run(
+        pytest_cmd("-p", "bench_timed_plugin", results[2]),
+        cwd=suite,
+        env={**plugin_env, "BENCH_HOOK_SECONDS": str(spent_file)},
+        capture_output=True,
+        check=False,
+    )
+    facts["hook_seconds"] = float(spent_file.read_text())
+    rep.add(
+        Row(
+            name,
+            "time inside the results plugin's per-test hooks (perf_counter, in pytest)",
+            f"{s(facts['hook_seconds'])}, "
+            f"{facts['hook_seconds'] / sz.attrib_tests * 1e6:.1f} us per test",
+        )
+    )
     rep.facts["attribution"] = facts
     shutil.rmtree(outs, ignore_errors=True)
     rep.facts["run_profile"] = profile_repro(
@@ -651,7 +708,8 @@ def profile_repro(cwd: Path, args: list[str], out: Path) -> list[tuple[str, floa
         ("envinfo.py", "probe_interpreter"): "probe the interpreter (packages)",
         ("envinfo.py", "git_info"): "git state",
         ("capture.py", "run_captured"): "pytest itself, under capture",
-        ("results.py", "read_results"): "read results.jsonl",
+        ("results.py", "finish"): "results.jsonl: what is left to read when pytest ends",
+        ("junit.py", "close"): "write junit.xml (built while pytest ran)",
         ("records.py", "validate"): "schema validation of records (jsonschema)",
         ("fsutil.py", "sha256_file"): "sha256 of files (logs, results; pack's too)",
         ("fsutil.py", "write_json"): "write records (JSON dump)",
@@ -1253,14 +1311,13 @@ def analysis(rep: Report) -> list[str]:
         out.append("")
         out.append(
             f"Of those {s(c['repro'])}, pytest ran {s(c['inside'])} under repro's capture "
-            f"({c['inside'] / c['bare']:.2f}x bare: the JUnit and results plugins and the "
-            f"tee) and repro's own work before and after it took {s(c['repro'] - c['inside'])}."
+            f"({c['inside'] / c['bare']:.3f}x bare: the results plugin and the tee) and "
+            f"repro's own work before and after it took {s(c['repro'] - c['inside'])}."
         )
         out.append("")
         if a:
             b = a["bare pytest"]
             parts = {
-                "repro's JUnit plugin (junit.xml is in the bundle)": a["+ repro's JUnit plugin"],
                 "repro's results plugin": a["+ repro's results plugin"],
                 "repro's capture (the tee through pipes), nothing else": a[
                     "under repro's capture (tee) only"
@@ -1269,7 +1326,12 @@ def analysis(rep: Report) -> list[str]:
                     "+ PYTHONUNBUFFERED=1 (repro sets it)"
                 ],
             }
-            out.append("Adding repro's pieces to bare pytest one at a time (attribution run):")
+            out.append(
+                f"Adding repro's pieces to bare pytest one at a time (attribution run, "
+                f"{rep.facts.get('attrib_tests', 0):,} tests; on a suite this short the fixed "
+                "costs weigh more: the tee-only variant includes a second Python start-up, "
+                "and `repro run` its start-up, the interpreter probe and the records):"
+            )
             out.append("")
             for label, v in parts.items():
                 out.append(
@@ -1277,32 +1339,42 @@ def analysis(rep: Report) -> list[str]:
                     f"{mib(v['tree'] - b['tree'])} peak RSS"
                 )
             whole = a["repro run (all of it)"]
-            rest = whole["wall_ratio"] - sum(v["wall_ratio"] - 1 for v in parts.values()) - 1
+            out.append(f"- all of `repro run`: {pct(whole['wall_ratio'])} wall.")
+            out.append("")
+            gb = a["bare pytest, garbage collector off"]
+            gp = a["+ repro's results plugin, garbage collector off"]
+            hook = a["hook_seconds"]
+            plugin = a["+ repro's results plugin"]
+            n = max(1, rep.facts.get("attrib_tests", 1))
             out.append(
-                f"- all of `repro run`: {pct(whole['wall_ratio'])} wall; the remaining "
-                f"{rest * 100:.1f} points are repro's own work before and after pytest."
+                "The results plugin is what is left, and it is the price of per-test evidence "
+                "written as the tests run. Its two hooks run four times per test (pytest calls "
+                "`pytest_runtest_logstart` once and `pytest_runtest_logreport` per phase); "
+                f"measured from inside pytest they take {s(hook)}, {hook / n * 1e6:.1f} us per "
+                "test, against about 3.6 us per test when the same calls are timed outside "
+                "pytest (a warm cache; inside, pytest's own work between the calls evicts it). "
+                "pluggy's dispatch to one more implementation adds the rest. With the cyclic "
+                f"garbage collector off in both, the plugin costs {pct(gp['wall'] / gb['wall'])} "
+                f"instead of {pct(plugin['wall_ratio'])}: pytest's "
+                "collector walks every live item of the session, so any allocation in a "
+                "per-test hook makes those walks come sooner. The plugin allocates nothing the "
+                "collector tracks (held durations are plain attributes, lines are strings), "
+                "which leaves pluggy's argument list per call."
             )
             out.append("")
             rp = f.get("run_profile")
             if rp:
                 out.append(
-                    f"repro's own work grows with the suite. Where one `repro run` of the "
-                    f"{rep.facts.get('attrib_tests', 0):,} tests spends its time (cProfile, "
+                    f"Where one `repro run` of the {n:,} tests spends its own time (cProfile, "
                     "in-process, cumulative seconds; profiling inflates the Python parts):"
                 )
                 out += ["", "| stage | seconds |", "|---|---:|"]
                 out += [f"| {k} | {v:.3f} |" for k, v in rp]
                 out.append("")
-            j = a["+ repro's JUnit plugin"]
-            per_test = (j["tree"] - b["tree"]) / max(1, rep.facts.get("attrib_tests", 1))
-            out.append(
-                f"repro's JUnit writer holds about {per_test:.2f} KiB of memory per test "
-                "(pytest's own `--junitxml`, which repro used before, held about 1.1 KiB)."
-            )
         jp = f.get("junit_profile")
         if jp:
             out.append(
-                f"Why repro no longer uses pytest's `--junitxml`, profile (cProfile, "
+                f"Why repro does not use pytest's `--junitxml`, profile (cProfile, "
                 f"{int(jp['tests']):,} tests): with `--junitxml` pytest ran "
                 f"{jp['total_junit']:.2f} s against {jp['total_bare']:.2f} s bare; "
                 f"{jp['logxml']:.2f} s of it are inside LogXML's hooks (`_pytest/junitxml.py`: "
@@ -1314,40 +1386,38 @@ def analysis(rep: Report) -> list[str]:
             )
             out.append("")
         out += [
-            "Done in issue 5: junit.xml now comes from repro's own plugin "
-            "(`repro/_pytest_plugin/repro_junit_plugin.py`), which appends each finished "
-            "`<testcase>` to a side file and writes the document with its totals at "
-            "`pytest_sessionfinish`; `tests/unit/test_junit_plugin.py` checks it gives the "
-            "same cases, outcomes and totals as pytest's `--junitxml` (xunit1). What would "
-            "close the rest of the gap:",
+            "What changed in issue 5, in order, each measured on this machine with this "
+            "benchmark (50,000-52,000 tests):",
             "",
-            "- repro's work after pytest, linear in the number of tests: `parse_events` "
-            "runs `json.loads` and a shape check on ~4 lines per test, and `records.validate` "
-            "walks run_metadata's `order` list (one node id per test) through jsonschema item "
-            "by item, then the record is dumped with `indent=2`. Checking `order` with a "
-            "plain loop and validating the record without it, and a fast path for the two "
-            "fixed-shape hot lines in `parse_events`, would cut most of it; the logs' SHA-256 "
-            "could be computed in the capture loop as the bytes pass instead of re-reading "
-            "the logs.",
-            "- Memory: what is left after that is repro's own process (about 25 MiB RSS while "
-            "it waits on pytest, of which about 10 MiB are file-backed pages of the interpreter "
-            "and libraries that pytest's RSS counts too).",
+            "- 1.37x: the first measurement. The capture loop woke once per test for pytest's "
+            "one-byte progress writes; it now lets a trickle gather in the pipe for up to "
+            "10 ms (`capture.COALESCE_SECONDS`; never while output is heavy). The results "
+            "plugin wrote four lines per test in four writes; it now holds passing phases "
+            "until the teardown (two writes per test).",
+            "- 1.14x: JUnit XML came from pytest's `--junitxml` (+14%, ~1.1 KiB per test held "
+            "until the session ends), then from a second repro plugin in the test process "
+            "(+6%). Now the plugin streams what JUnit needs (line, file, the failure text) and "
+            "repro builds junit.xml from the stream (`repro/junit.py`) in its own process.",
+            "- repro read results.jsonl and checked the records after pytest ended: ~1 s at "
+            "52,000 tests (json.loads of ~4 lines per test, jsonschema walking the `order` "
+            "list item by item). Now a thread follows results.jsonl while pytest writes it "
+            "(`results.Follower`) on the second core, `order` is checked by a loop "
+            "(`records.schema_errors`), and a passing test is one `passed` line instead of "
+            "three `report` lines (results.jsonl: 9 MiB instead of 20 MiB).",
+            "- Memory: the follower's state would sit beside pytest for the whole run; it keeps "
+            "node ids as UTF-8 in one buffer and outcomes as one byte per test (~45 bytes per "
+            "test instead of ~135). The interpreter probe runs in a child process, so "
+            "importlib.metadata (and email, zipfile, csv: ~6 MiB) never enters repro's process.",
             "",
-            "Changed in issue 5. Before the two changes below, this benchmark measured on "
-            "this machine (2026-11-25, 50,000 tests): `repro run` 1.37x bare; attribution "
-            "(10,000 tests): capture only +13.3%, results plugin +4.5%, all of `repro run` "
-            "+40%. (1) The capture loop woke once per test for pytest's one-byte progress "
-            "writes; it now lets a trickle of output gather in the pipe for up to 10 ms "
-            "(`capture.COALESCE_SECONDS`; never while output is heavy, see docs/design.md). "
-            "(2) The results plugin holds passing setup/call reports until the test's "
-            "teardown report and writes them in one `os.write` (two writes per test instead "
-            "of four; the file is always a prefix of the event stream, so every finished "
-            "test and the test in flight are on disk when the process dies), and encodes "
-            "each node id once. The table above has the numbers after.",
+            "What would close the rest: the plugin's cost is pluggy's dispatch and the "
+            "interpreter running Python in the hooks; doing less per test in Python means "
+            "recording less (for example, no `start` line before each test, which would lose "
+            "the test in flight when a run dies), or a compiled hook.",
             "",
             f"results.jsonl is {c.get('results_ratio', 0):.2f}x the size of report-log's "
             "file: report-log serializes every report with its location, keywords, "
-            "sections and full longrepr; results.jsonl keeps one short line per phase.",
+            "sections and full longrepr; results.jsonl keeps one short line per passing "
+            "test (and one per phase of the others).",
             "",
         ]
     if "fixed" in f:
