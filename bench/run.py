@@ -46,6 +46,12 @@ BIN = Path(PY).parent
 REPRO = str(BIN / "repro")
 PLUGIN_DIR = ROOT / "repro" / "_pytest_plugin"
 PROBE = ROOT / "repro" / "_probe.py"
+try:
+    import isal  # noqa: F401
+
+    CRC_IMPL = "ISA-L's crc32 (python-isal)"
+except ImportError:
+    CRC_IMPL = "zlib.crc32 (python-isal is not installed)"
 HEADER = "| benchmark | measure | value | baseline | ratio | goal | met |"
 MIB = 1 << 20
 
@@ -1101,7 +1107,9 @@ def bench_verify(tmp: Path, sz: Sizes, rep: Report) -> None:
         )
     rep.add(
         Row(
-            name, "crc32 alone over the same bytes", f"{s(w['crc32'])}, {rate(payload, w['crc32'])}"
+            name,
+            f"CRC-32 alone over the same bytes ({CRC_IMPL})",
+            f"{s(w['crc32'])}, {rate(payload, w['crc32'])}",
         )
     )
     for kind in ("verify stored", "verify deflated"):
@@ -1491,11 +1499,11 @@ def analysis(rep: Report) -> list[str]:
             f"{mib(v['verify_rss']['verify deflated'])} deflated (goal <= 64 MiB)."
         )
         out.append(
-            "- CRC-32 of a member over 8 MiB runs on a second thread (`zipsafe._Crc`), "
-            "overlapping the SHA-256 and the inflate: `hashlib` and `zlib.crc32` release the "
-            "GIL on large buffers. What is left above SHA-256 alone is the read and the "
-            "chunk hand-over; on a loaded two-core machine the second thread competes with "
-            "other work, which is why this ratio moves most between runs."
+            f"- CRC-32 comes from {CRC_IMPL}. With zlib's (about 2 GB/s here) verify of a "
+            "stored member ran at about 0.76x of SHA-256 even with the CRC on a second thread: "
+            "the two vCPUs of this machine do not overlap the two passes fully. ISA-L's "
+            "(python-isal, ~12 GB/s) makes the CRC a small fraction of the SHA-256 in one "
+            "thread; what is left above SHA-256 alone is the read and the chunk hand-over."
         )
         out.append("")
         ps = f.get("pack_stages", {})
