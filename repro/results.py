@@ -166,10 +166,12 @@ class EventParser:
     def results(self) -> TestResults:
         order = [i.decode("utf-8", "surrogatepass") for i in self.ids.split(_SEP)[:-1]]
         running = set(self.running.values())
+        # A finished test always has an outcome; state 0 outside `running` is a test
+        # started again before it finished (not from the plugin): it did not finish.
         outcomes = {
-            nodeid: OUTCOMES[state - 1]  # a finished test always has one
+            nodeid: OUTCOMES[state - 1]
             for index, (nodeid, state) in enumerate(zip(order, self.states, strict=True))
-            if index not in running
+            if state and index not in running
         }
         in_flight = order[max(running)] if running else None
         return TestResults(

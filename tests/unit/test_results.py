@@ -179,3 +179,14 @@ def test_any_node_id_comes_back_exactly():
     res = parse_events(lines)
     assert res.order == (*odd, "t.py::last") and res.in_flight == "t.py::last"
     assert res.outcomes == dict.fromkeys(odd, "passed")
+
+
+def test_a_test_started_twice_without_finishing_is_not_counted():
+    lines = [
+        _ev(ev="session", pytest="9.0"),
+        _ev(ev="start", id="t::a"),
+        *_test("t::a", ("setup", "passed"), ("call", "passed"), ("teardown", "passed")),
+    ]
+    res = parse_events(lines)
+    assert res.order == ("t::a", "t::a") and res.outcomes == {"t::a": "passed"}
+    assert res.counts["xpassed"] == 0 and res.in_flight is None
