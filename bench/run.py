@@ -10,7 +10,8 @@ Benchmarks (details and goals in docs/PERFORMANCE.md):
     that adds repro's pieces to bare pytest one at a time;
  2. fixed: a ~300-test suite, `repro bundle` (lock reused) minus bare pytest;
     `repro --help` and `repro --version`;
- 3. env: `_probe.packages()` in a venv of ~200 fake distributions vs `pip freeze`;
+ 3. env: the probe process (`python -I _probe.py`, as repro runs it) in a venv of
+    ~200 fake distributions vs `pip freeze`;
  4. verify: a run whose one test prints 1 GiB, packed stored and deflated;
     `repro verify` vs sha256 / openssl / plain inflate over the same bytes;
     pack throughput; zlib levels 1, 6, 9 on a sample of the log.
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -813,7 +814,7 @@ def bench_env(tmp: Path, sz: Sizes, rep: Report) -> None:
 
     rep.commands["env"] = [
         "<fake venv>/bin/python -I -c '<load repro/_probe.py; time packages()>'",
-        "<fake venv>/bin/python -I repro/_probe.py   # what `repro run --python` runs",
+        "<fake venv>/bin/python -I repro/_probe.py   # what `repro run` runs",
         "python -m pip freeze --path <fake venv site-packages>",
     ]
     got = alternate(
@@ -829,19 +830,18 @@ def bench_env(tmp: Path, sz: Sizes, rep: Report) -> None:
     )
     wp, wproc, wpip = (med(got[k], "wall") for k in ("packages()", "probe process", "pip freeze"))
     name = f"3. env ({sz.fake_packages} packages)"
+    rep.add(Row(name, "_probe.packages(), in process", s(wp), s(wpip), f"{wp / wpip:.2f}x"))
+    # The goal is judged on what repro runs: the probe as a process of its own.
     rep.add(
         Row(
             name,
-            "_probe.packages(), in process",
-            s(wp),
+            "python -I _probe.py (whole process, what repro runs)",
+            s(wproc),
             f"{s(wpip)} (pip freeze)",
-            f"{wp / wpip:.2f}x",
+            f"{wproc / wpip:.2f}x",
             "<= 0.1 s",
         ),
-        wp <= 0.1,
-    )
-    rep.add(
-        Row(name, "python -I _probe.py (whole process)", s(wproc), s(wpip), f"{wproc / wpip:.2f}x")
+        wproc <= 0.1,
     )
     rep.facts["env"] = {
         "packages": wp,
@@ -1291,6 +1291,12 @@ def markdown(rep: Report, info: dict[str, str], args: argparse.Namespace, took: 
     return "\n".join(out) + "\n"
 
 
+def seconds_table(what: str, rows: Iterable[tuple[str, float]], digits: int = 3) -> list[str]:
+    """Markdown lines of a two-column table (with a blank line before and after)."""
+    body = [f"| {k} | {v:.{digits}f} |" for k, v in rows]
+    return ["", f"| {what} | seconds |", "|---|---:|", *body, ""]
+
+
 def pct(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
@@ -1377,9 +1383,7 @@ def analysis(rep: Report) -> list[str]:
                     f"Where one `repro run` of the {n:,} tests spends its own time (cProfile, "
                     "in-process, cumulative seconds; profiling inflates the Python parts):"
                 )
-                out += ["", "| stage | seconds |", "|---|---:|"]
-                out += [f"| {k} | {v:.3f} |" for k, v in rp]
-                out.append("")
+                out += seconds_table("stage", rp)
         jp = f.get("junit_profile")
         if jp:
             out.append(
@@ -1441,9 +1445,7 @@ def analysis(rep: Report) -> list[str]:
             "offline); the suite sits in a clean git checkout, as in CI. Where `repro "
             "bundle`'s own time goes (cProfile of one in-process run, cumulative seconds):"
         )
-        out += ["", "| stage | seconds |", "|---|---:|"]
-        out += [f"| {k} | {v:.3f} |" for k, v in f.get("fixed_profile", [])]
-        out.append("")
+        out += seconds_table("stage", f.get("fixed_profile", []))
     if "env" in f:
         e = f["env"]
         out += ["## 3. Environment snapshot", ""]
@@ -1452,12 +1454,11 @@ def analysis(rep: Report) -> list[str]:
             f"of METADATA: name, version, classifiers, a requirement and a ~2 KiB description "
             f"each; INSTALLER, RECORD; every 50th with an editable direct_url.json) in "
             f"{s(e['packages'])}; `pip freeze` took {s(e['pip'])} for the same folder and the "
-            f"whole probe process (what `repro run --python` runs) {s(e['process'])}. "
+            f"whole probe process (what `repro run` runs, for any interpreter) "
+            f"{s(e['process'])}. "
             "Top of its profile (tottime, seconds):"
         )
-        out += ["", "| function | seconds |", "|---|---:|"]
-        out += [f"| `{k}` | {v:.4f} |" for k, v in f.get("env_profile", [])]
-        out.append("")
+        out += seconds_table("function", [(f"`{k}`", v) for k, v in f.get("env_profile", [])], 4)
     if "verify" in f:
         v = f["verify"]
         w = v["walls"]
@@ -1509,10 +1510,8 @@ def analysis(rep: Report) -> list[str]:
                 f"start-up) took {s(v['pack']['stored'])} ({rate(pay, v['pack']['stored'])}); "
                 "it reads the data three times (timers around each pass, seconds):"
             )
-            out += ["", "| pass | seconds |", "|---|---:|"]
-            out += [f"| {k} | {t:.2f} |" for k, t in ps.items()]
+            out += seconds_table("pass", ps.items(), 2)
             out += [
-                "",
                 "Open for bundle.py: hash the payload while writing the zip "
                 "(BagIt's manifest-sha256.txt sorts after data/ in the zip, and bag-info.txt "
                 "needs only sizes), and hash the zip's bytes as they are written instead of "

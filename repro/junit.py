@@ -158,41 +158,41 @@ class JUnitWriter:
         self.counts["tests"] += 1
 
     def close(self, in_flight: str | None, why: str, ended: float) -> bool:
-        """Write the document; False (and nothing written) if the session never started.
+        """Write the document and remove the side file; False (and nothing written) if the
+        session never started.
 
         `in_flight` is the test that was running when the run ended, recorded as an
         error with `why` as its message.
         """
         if self.part is None or self.started is None:
             return False
-        case = self.current.pop(in_flight, None) if in_flight else None
-        if in_flight and case is not None:
-            case.body += f"<error message={_attr(why)}>{_text(why)}</error>"
-            case.error = True
-            self._finish(in_flight, case)
-        self.part.close()
-        c = self.counts
-        took = (self.finished or ended) - self.started
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.started))
-        head = (
-            '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
-            f'<testsuite name="pytest" errors="{c["errors"]}" failures="{c["failures"]}" '
-            f'skipped="{c["skipped"]}" tests="{c["tests"]}" '
-            f'time="{max(took, 0.0):.3f}" timestamp="{stamp}" '
-            f"hostname={_attr(platform.node())}>"
-        )
-        with atomic_writer(self.path) as out, open(self.part_path, "rb") as part:
-            out.write(head.encode())
-            while chunk := part.read(CHUNK):
-                out.write(chunk)
-            out.write(b"</testsuite></testsuites>")
-        self.discard()
+        part = self.part
+        try:
+            case = self.current.pop(in_flight, None) if in_flight else None
+            if in_flight and case is not None:
+                case.body += f"<error message={_attr(why)}>{_text(why)}</error>"
+                case.error = True
+                self._finish(in_flight, case)
+            part.close()
+            c = self.counts
+            took = (self.finished or ended) - self.started
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.started))
+            head = (
+                '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
+                f'<testsuite name="pytest" errors="{c["errors"]}" failures="{c["failures"]}" '
+                f'skipped="{c["skipped"]}" tests="{c["tests"]}" '
+                f'time="{max(took, 0.0):.3f}" timestamp="{stamp}" '
+                f"hostname={_attr(platform.node())}>"
+            )
+            with atomic_writer(self.path) as out, open(self.part_path, "rb") as cases:
+                out.write(head.encode())
+                while chunk := cases.read(CHUNK):
+                    out.write(chunk)
+                out.write(b"</testsuite></testsuites>")
+        finally:
+            part.close()
+            self.part_path.unlink(missing_ok=True)
         return True
-
-    def discard(self) -> None:
-        if self.part is not None:
-            self.part.close()
-        self.part_path.unlink(missing_ok=True)
 
 
 def _number(value: Any) -> float | None:

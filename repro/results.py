@@ -122,7 +122,7 @@ class EventParser:
         self.running[nodeid] = index = len(self.states) - 1
         return index
 
-    def feed(self, raw: bytes | str) -> None:
+    def feed(self, raw: bytes) -> None:
         try:
             ev = json.loads(raw)
         except (ValueError, RecursionError):

@@ -214,10 +214,7 @@ def _run_into(
     finally:
         res = follower.finish()
     status, reason = classify(cap, res)
-    try:
-        junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
-    finally:
-        junit_xml.discard()
+    junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []

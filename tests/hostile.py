@@ -685,6 +685,22 @@ def contradicting_counts(src: Source) -> bytes:
     return edit_record(src, "data/run_metadata.json", edit)
 
 
+def junit_without_the_test_in_flight(src: Source) -> bytes:
+    """results.jsonl and run_metadata.json agree that a test was in flight when the run
+    ended, but junit.xml has no case for it."""
+    m = members(src)
+    top = top_of(m)
+    hung = "tests/test_hung.py::test_hangs"
+    stream = m[f"{top}/data/results/results.jsonl"]
+    stream += json.dumps({"ev": "start", "id": hung}).encode() + b"\n"
+    meta = json.loads(m[f"{top}/data/run_metadata.json"])
+    meta["order"].append(hung)
+    meta["in_flight"] = hung
+    return rebag(
+        src, {"data/results/results.jsonl": stream, "data/run_metadata.json": dump_json(meta)}
+    )
+
+
 def passed_with_exit_1(src: Source) -> bytes:
     """status "passed" with exit code 1, in both records so they agree with each other."""
     m = members(src)

@@ -52,15 +52,31 @@ SUITE = {
             @pytest.mark.parametrize("x", [1, "a<b>"])
             def test_param(self, x):
                 assert x
+
+        from tests.base import Base
+
+        class TestInherited(Base):  # its test is defined in another file than its node id says
+            pass
+    """,
+    "tests/__init__.py": "",
+    "tests/base.py": """
+        class Base:
+            def test_from_base(self):
+                pass
     """,
 }
 BROKEN = {**SUITE, "tests/test_broken.py": "import no_such_module_anywhere\n"}
 
 
-def _cases(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+def _cases(path: Path) -> dict[tuple[str, str], tuple[object, ...]]:
+    """Each case's outcome elements, file and line, by (classname, name)."""
     root = ET.parse(path).getroot()
     return {
-        (c.get("classname", ""), c.get("name", "")): tuple(sorted(ch.tag for ch in c))
+        (c.get("classname", ""), c.get("name", "")): (
+            tuple(sorted(ch.tag for ch in c)),
+            c.get("file"),
+            c.get("line"),
+        )
         for c in root.iter("testcase")
     }
 
@@ -101,10 +117,12 @@ def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
     for attr in ("tests", "failures", "errors", "skipped"):
         assert suite_mine.get(attr) == suite_pytest.get(attr), attr
     if files is SUITE:
-        assert suite_mine.get("tests") == "8"
+        assert suite_mine.get("tests") == "9"
+        inherited = _cases(ours)[("tests.test_mix.TestInherited", "test_from_base")]
+        assert inherited[1] == "tests/base.py"  # the "file" field of the start line
         fail = next(c for c in mine.iter("testcase") if c.get("name") == "test_fail")
         assert "assert 1 == 2" in (fail.findtext("failure") or "")
     else:
         # collection stops the session: one case, an error for the broken module
-        assert list(_cases(ours).values()) == [("error",)]
+        assert [tags for tags, _file, _line in _cases(ours).values()] == [("error",)]
     assert not (tmp_path / "ours.xml.part").exists()

@@ -473,6 +473,10 @@ BAG: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
             Want("crosscheck", "data/results/junit.xml", "failure or skip counts differ"),
         ],
     ),
+    "junit-lacks-the-test-in-flight": (
+        h.junit_without_the_test_in_flight,
+        [Want("crosscheck", "data/results/junit.xml", "test cases, run_metadata.json says")],
+    ),
     "passed-with-exit-code-1": (
         h.passed_with_exit_1,
         [Want("crosscheck", "data/run_metadata.json", "status passed is inconsistent with exit")],
