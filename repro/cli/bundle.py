@@ -1,0 +1,61 @@
+"""`repro bundle`: lock + run + pack, the main job."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
+from repro.cli.options import lock_options, opts_lock, opts_run, run_options
+from repro.cli.render import announce, finished
+
+
+@main.command(context_settings=CONTEXT)
+@opts_run
+@opts_lock
+@click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
+@click.option("--no-lock", is_flag=True, help="Skip locking; bundle without a lock.")
+@handle_errors
+def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
+    """Lock, run the tests, and pack the run into a bundle (the main job).
+
+    Exits 0 only if the tests passed; a failing or crashing suite still gets a
+    complete, valid bundle. With --json, stdout carries only
+    {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+
+    \b
+    Example:
+      repro bundle -- -q
+      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
+    """
+    from repro import lock as lockmod
+    from repro import runner
+    from repro.bundle import pack as do_pack
+
+    lock_path = None
+    if not no_lock:
+        lres = lockmod.lock(lock_options(kw))
+        for w in lres.warnings:
+            say(f"repro: warning: {w}")
+        say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
+        lock_path = lres.path
+    opts = run_options(kw, lock_path)
+    res = runner.run(opts, on_start=announce)
+    finished(res)
+    packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    if kw["as_json"]:
+        emit_json(
+            {
+                "bundle": str(packed.path),
+                "digest": packed.digest,
+                "status": res.status,
+                "exit_code": res.exit_code,
+                "run_id": res.run_id,
+            }
+        )
+    else:
+        click.echo(f"{packed.path}\n{packed.digest}")
+        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
+    sys.exit(res.exit_code)

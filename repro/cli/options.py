@@ -1,0 +1,209 @@
+"""Options shared by several commands, each defined once (as pip-tools' options.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from repro.cli.app import F
+
+
+def opt_json(fn: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of text."
+    )(fn)
+
+
+def opt_project(fn: F) -> F:
+    return click.option(
+        "--project",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        help="The project whose tests are run.",
+    )(fn)
+
+
+def opts_run(fn: F) -> F:
+    for deco in reversed(
+        [
+            opt_project,
+            click.option(
+                "--outputs",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="Where runs and bundles go [default: PROJECT/outputs].",
+            ),
+            click.option(
+                "--python",
+                "python",
+                default=sys.executable,
+                show_default="this interpreter",
+                help="Interpreter that runs the tests (needs pytest; repro need not be installed).",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Stop the suite after SECONDS: SIGINT, grace, SIGTERM, SIGKILL.",
+            ),
+            click.option(
+                "--grace",
+                type=click.FloatRange(min=0),
+                default=5.0,
+                show_default=True,
+                help="Seconds between SIGINT and SIGTERM when stopping.",
+            ),
+            click.option(
+                "--redact",
+                multiple=True,
+                metavar="REGEX",
+                help="Mask text matching REGEX in captured logs (repeatable).",
+            ),
+            click.option(
+                "--env-allow",
+                multiple=True,
+                metavar="NAME",
+                help="Also record the value of environment variable NAME (repeatable).",
+            ),
+            click.option(
+                "--drift-ignore",
+                multiple=True,
+                metavar="NAME",
+                help="Package not to report as drift from the lock (repeatable; pip, "
+                "setuptools, wheel and repro itself are always ignored).",
+            ),
+            opt_json,
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                help="Do not echo the test output live (it is still captured).",
+            ),
+            click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
+        ]
+    ):
+        fn = deco(fn)
+    return fn
+
+
+def opts_lock(fn: F) -> F:
+    for deco in reversed(
+        [
+            click.option(
+                "--input",
+                "inputs",
+                multiple=True,
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="A requirements .in file (repeatable). Default: requirements.in, "
+                "requirements/*.in, pyproject.toml, setup.cfg, else the installed env.",
+            ),
+            click.option(
+                "--extra", "extras", multiple=True, help="Extra of pyproject.toml to lock."
+            ),
+            click.option("--all-extras", is_flag=True, help="Lock every extra."),
+            click.option(
+                "--group", "groups", multiple=True, help="Dependency group (PEP 735) to lock."
+            ),
+            click.option("--index-url", default=None, help="Base URL of the package index."),
+            click.option(
+                "--extra-index-url",
+                "extra_index_urls",
+                multiple=True,
+                help="Another index to search (repeatable).",
+            ),
+            click.option(
+                "--find-links",
+                "find_links",
+                multiple=True,
+                help="A folder or page of distributions (repeatable).",
+            ),
+            click.option("--no-index", is_flag=True, help="Use only --find-links, never an index."),
+            click.option(
+                "--index-timeout",
+                type=click.FloatRange(min=0.1),
+                default=5.0,
+                show_default=True,
+                help="Seconds to wait for an index before falling back.",
+            ),
+            click.option(
+                "--require-hashes",
+                is_flag=True,
+                help="Fail (exit 3) instead of writing an unhashed snapshot lock.",
+            ),
+            click.option(
+                "--upgrade", is_flag=True, help="Resolve again even if the inputs are unchanged."
+            ),
+            click.option(
+                "--pylock",
+                is_flag=True,
+                help="Also write pylock.toml (PEP 751) with `pip lock` (needs pip >= 25.1).",
+            ),
+            click.option(
+                "--no-build-isolation",
+                is_flag=True,
+                help="Build project metadata with the build backend installed here.",
+            ),
+        ]
+    ):
+        fn = deco(fn)
+    return fn
+
+
+def lock_options(kw: dict[str, Any]) -> Any:
+    """LockOptions from the options `opts_lock`, `--project` and `--python` define."""
+    from repro.lock import LockOptions
+
+    return LockOptions(
+        project=kw["project"].resolve(),
+        inputs=tuple(kw["inputs"]),
+        extras=tuple(kw["extras"]),
+        all_extras=kw["all_extras"],
+        groups=tuple(kw["groups"]),
+        index_url=kw["index_url"],
+        extra_index_urls=tuple(kw["extra_index_urls"]),
+        find_links=tuple(kw["find_links"]),
+        no_index=kw["no_index"],
+        upgrade=kw["upgrade"],
+        require_hashes=kw["require_hashes"],
+        index_timeout=kw["index_timeout"],
+        python=kw["python"],
+        build_isolation=not kw["no_build_isolation"],
+        pylock=kw["pylock"],
+    )
+
+
+def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
+    """RunOptions from the options `opts_run` defines (popped from `kw`)."""
+    import re
+
+    from repro.capture import StopPolicy
+    from repro.lock import DRIFT_IGNORE
+    from repro.redact import DEFAULT_ENV_ALLOW, strip_url_credentials
+    from repro.runner import RunOptions
+
+    for pattern in kw["redact"]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise click.BadParameter(f"{pattern!r}: {exc}", param_hint="--redact") from exc
+    project: Path = kw["project"]
+    err = sys.stderr.buffer
+    return RunOptions(
+        project=project,
+        outputs=kw["outputs"] or project / "outputs",
+        python=kw["python"],
+        pytest_args=tuple(kw["pytest_args"]),
+        policy=StopPolicy(timeout=kw["timeout"], grace=kw["grace"]),
+        lock_path=lock_path,
+        env_allow=(*DEFAULT_ENV_ALLOW, *kw["env_allow"]),
+        drift_ignore=(*DRIFT_IGNORE, *kw["drift_ignore"]),
+        redact=tuple(kw["redact"]),
+        repro_argv=("repro", *map(strip_url_credentials, sys.argv[1:])),
+        # With --json, stdout carries the JSON object alone; test output goes to stderr.
+        echo_out=None if kw["quiet"] else err if kw["as_json"] else sys.stdout.buffer,
+        echo_err=None if kw["quiet"] else err,
+    )
