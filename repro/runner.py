@@ -21,7 +21,7 @@ from typing import IO, Any
 from repro import __version__, capture, envinfo, junit, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
-from repro.lock import DRIFT_IGNORE, drift, parse_lock
+from repro.lock import DRIFT_IGNORE, compare
 from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
@@ -219,9 +219,9 @@ def _run_into(
 
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
 
-    lock_info, lock_drift = None, None
+    lock_info, lock_drift, tooling = None, None, None
     if opts.lock_path is not None and opts.lock_path.is_file():
-        lock_info, lock_drift = _include_lock(opts.lock_path, staging, probe, opts.drift_ignore)
+        lock_info, lock_drift, tooling = _include_lock(opts, staging, probe)
         if lock_drift:
             warnings.append(
                 f"the environment differs from {opts.lock_path.name} in {len(lock_drift)} "
@@ -279,6 +279,7 @@ def _run_into(
             "output_abandoned": cap.output_abandoned,
             "files": files,
             "drift": lock_drift,
+            "tooling": tooling,
             "redactions": redactions,
         },
         "run_metadata",
@@ -338,10 +339,12 @@ def _run_into(
 
 
 def _include_lock(
-    lock_path: Path, staging: Path, probe: dict[str, Any], ignore: tuple[str, ...]
-) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    opts: RunOptions, staging: Path, probe: dict[str, Any]
+) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
     """Copy the lock (and its record, and pylock.toml) into the run; compare it with
-    what the test interpreter has installed."""
+    what the test interpreter has installed: (lock info, drift, tooling)."""
+    assert opts.lock_path is not None
+    lock_path = opts.lock_path
     shutil.copyfile(lock_path, staging / "requirements.lock")
     pylock = lock_path.with_name("pylock.toml")
     if pylock.is_file():
@@ -359,7 +362,10 @@ def _include_lock(
         "kind": kind,
         "sha256": sha256_file(staging / "requirements.lock")[0],
     }
-    return info, drift(parse_lock(text), probe["packages"], ignore)
+    found, tooling = compare(
+        text, probe["packages"], project=opts.project, python=opts.python, ignore=opts.drift_ignore
+    )
+    return info, found, tooling
 
 
 def _lock_record(path: Path) -> dict[str, Any] | None:

@@ -36,11 +36,17 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
 
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(lock_options(kw))
-        for w in lres.warnings:
-            say(f"repro: warning: {w}")
-        say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
-        lock_path = lres.path
+        try:
+            lres = lockmod.lock(lock_options(kw))
+        except lockmod.ForeignLock as exc:
+            # The project's own lock is evidence too: bundle it as it is.
+            say(f"repro: warning: {exc.path} was not written by repro: bundled as it is")
+            lock_path = exc.path
+        else:
+            for w in lres.warnings:
+                say(f"repro: warning: {w}")
+            say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
+            lock_path = lres.path
     opts = run_options(kw, lock_path)
     res = runner.run(opts, on_start=announce)
     finished(res)

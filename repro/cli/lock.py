@@ -28,9 +28,16 @@ from repro.cli.render import lock_summary
 def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
     """Write requirements.lock with pip-tools (hashes), or an exact snapshot.
 
+    By default the lock holds what the tests need: requirements.in if there is
+    one, else the runtime dependencies plus the first extra, dependency group or
+    requirements/<name>.in named test, tests, testing or dev (docs/lock.md). A
+    failed resolve never replaces a hashed lock, and a lock repro did not write
+    is never replaced without --force.
+
     \b
     Example:
-      repro lock                                  # from requirements.in / pyproject.toml
+      repro lock                                  # what the tests need
+      repro lock --group tests -o locks/tests.txt # one group, to another file
       repro lock --no-index --find-links wheels/  # offline, from a wheelhouse
     """
     from repro import lock as lockmod

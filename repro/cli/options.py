@@ -98,8 +98,9 @@ def opts_lock(fn: F) -> F:
                 "inputs",
                 multiple=True,
                 type=click.Path(dir_okay=False, path_type=Path),
-                help="A requirements .in file (repeatable). Default: requirements.in, "
-                "requirements/*.in, pyproject.toml, setup.cfg, else the installed env.",
+                help="A requirements .in file (repeatable). Default: what the tests need "
+                "(docs/lock.md): requirements.in, else the runtime dependencies plus the "
+                "test extra, group or requirements/<test>.in, else the installed env.",
             ),
             click.option(
                 "--extra", "extras", multiple=True, help="Extra of pyproject.toml to lock."
@@ -147,6 +148,18 @@ def opts_lock(fn: F) -> F:
                 is_flag=True,
                 help="Build project metadata with the build backend installed here.",
             ),
+            click.option(
+                "-o",
+                "--output-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Write the lock here [default: PROJECT/requirements.lock].",
+            ),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="Replace a lock repro did not write, or a hashed lock by a snapshot.",
+            ),
         ]
     ):
         fn = deco(fn)
@@ -173,6 +186,8 @@ def lock_options(kw: dict[str, Any]) -> Any:
         python=kw["python"],
         build_isolation=not kw["no_build_isolation"],
         pylock=kw["pylock"],
+        output=kw["output_file"].resolve() if kw["output_file"] else None,
+        force=kw["force"],
     )
 
 

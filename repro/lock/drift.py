@@ -1,0 +1,144 @@
+"""Drift between the lock and the interpreter that runs the tests, with tooling kept apart.
+
+Not every difference is drift. The project under test is installed in its own
+test interpreter but is never one of its own locked dependencies, and repro (with
+what it needs) may be installed there to run the suite. Those are recorded as
+`tooling` (docs/lock.md, "Drift and tooling"); drift is what remains.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from repro.config import read_toml
+
+DRIFT_IGNORE = ("pip", "setuptools", "wheel", "distribute", "repro-bundle")
+REPRO_DIST = "repro-bundle"
+CLOSURE_PROBE = Path(__file__).with_name("_closure.py")  # run, never imported
+
+_PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)", re.M)
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+def parse_lock(text: str) -> dict[str, str]:
+    """canonical name -> pinned version, from a pip-compile or snapshot lock."""
+    return {_canonical(m.group(1)): m.group(2) for m in _PIN_RE.finditer(text)}
+
+
+def drift(
+    locked: Mapping[str, str],
+    installed: Iterable[dict[str, Any]],
+    ignore: Iterable[str] = DRIFT_IGNORE,
+) -> list[dict[str, Any]]:
+    """What differs between the lock and the interpreter that runs the tests."""
+    skip = {_canonical(n) for n in ignore}
+    have: dict[str, str] = {_canonical(p["name"]): p["version"] for p in installed}
+    out: list[dict[str, Any]] = []
+    for name in sorted(set(locked) | set(have)):
+        if name in skip:
+            continue
+        want, got = locked.get(name), have.get(name)
+        if got is None:
+            out.append({"name": name, "kind": "missing", "locked": want, "installed": None})
+        elif want is None:
+            out.append({"name": name, "kind": "extra", "locked": None, "installed": got})
+        elif want != got:
+            out.append({"name": name, "kind": "version", "locked": want, "installed": got})
+    return out
+
+
+def project_names(project: Path, installed: Iterable[dict[str, Any]]) -> set[str]:
+    """Distribution names of the project under test: declared in its metadata, or
+    installed from its folder (an editable or local install)."""
+    names: set[str] = set()
+    pyproject = project / "pyproject.toml"
+    if pyproject.is_file():
+        name = read_toml(pyproject).get("project", {}).get("name")
+        if isinstance(name, str):
+            names.add(_canonical(name))
+    setup_cfg = project / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+            name = parser.get("metadata", "name", fallback=None)
+        except configparser.Error:
+            name = None
+        if name:
+            names.add(_canonical(name))
+    here = project.resolve()
+    for pkg in installed:
+        url = (pkg.get("direct_url") or {}).get("url")
+        local = isinstance(url, str) and url.startswith("file:")
+        if local and Path(unquote(urlparse(url).path)).resolve() == here:
+            names.add(_canonical(pkg["name"]))
+    return names
+
+
+def repro_closure(python: str, installed: Iterable[dict[str, Any]]) -> set[str]:
+    """repro and its installed dependencies in the test interpreter; empty if repro is
+    not installed there."""
+    if REPRO_DIST not in {_canonical(p["name"]) for p in installed}:
+        return set()
+    try:
+        proc = subprocess.run(
+            [python, "-I", str(CLOSURE_PROBE), REPRO_DIST],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        names = json.loads(proc.stdout) if proc.returncode == 0 else [REPRO_DIST]
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        names = [REPRO_DIST]  # at least repro itself is known to be tooling
+    return {_canonical(n) for n in names}
+
+
+def tooling(
+    locked: Mapping[str, str],
+    installed: Iterable[dict[str, Any]],
+    project: set[str],
+    repro: set[str],
+) -> list[dict[str, Any]]:
+    """Installed packages that are not the project's dependencies: the project itself,
+    and what only repro needs. A package the lock pins is compared, never tooling."""
+    out: list[dict[str, Any]] = []
+    for pkg in sorted(installed, key=lambda p: _canonical(p["name"])):
+        name = _canonical(pkg["name"])
+        if name in project:
+            role = "project"
+        elif name in repro and name not in locked:
+            role = "repro"
+        else:
+            continue
+        out.append(
+            {"name": name, "role": role, "installed": pkg["version"], "locked": locked.get(name)}
+        )
+    return out
+
+
+def compare(
+    lock_text: str,
+    installed: list[dict[str, Any]],
+    *,
+    project: Path,
+    python: str,
+    ignore: Iterable[str] = DRIFT_IGNORE,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(drift, tooling) between a lock and the packages of the test interpreter."""
+    locked = parse_lock(lock_text)
+    own = project_names(project, installed)
+    tools = tooling(locked, installed, own, repro_closure(python, installed))
+    skip = [*ignore, *own, *(t["name"] for t in tools)]
+    return drift(locked, installed, skip), tools
