@@ -41,18 +41,21 @@ def _requirement_names(dist: metadata.Distribution) -> list[str]:
 
 
 def closure(root: str) -> list[str]:
+    # One scan, first on sys.path wins: lookups by name miss dist-info folders whose
+    # name is not normalised the way this Python's importlib expects.
+    installed: dict[str, metadata.Distribution] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            installed.setdefault(_canonical(name), dist)
     out: list[str] = []
     todo = [root]
     while todo:
         name = _canonical(todo.pop())
-        if name in out:
-            continue
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
+        if name in out or name not in installed:
             continue
         out.append(name)
-        todo += _requirement_names(dist)
+        todo += _requirement_names(installed[name])
     return out
 
 

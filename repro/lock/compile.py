@@ -38,6 +38,15 @@ def portable(path: str | Path, project: Path) -> str:
         return str(path)
 
 
+def _is_url(link: str) -> bool:
+    return "://" in link or link.startswith("file:")
+
+
+def local_link(link: str) -> str:
+    """--find-links as pip (running in the project folder) must see it: absolute."""
+    return link if _is_url(link) else str(Path(link).resolve())
+
+
 def portable_python(python: str, project: Path) -> str:
     """--python without this machine's layout where that names the same interpreter."""
     if os.sep not in python:
@@ -76,7 +85,14 @@ def regenerate_command(opts: LockOptions, sel: Selection) -> list[str]:
         a for u in opts.extra_index_urls for a in ("--extra-index-url", strip_url_credentials(u))
     ]
     cmd += ["--no-index"] if opts.no_index else []
-    cmd += [a for link in opts.find_links for a in ("--find-links", portable(link, proj))]
+    cmd += [
+        a
+        for link in opts.find_links
+        for a in (
+            "--find-links",
+            strip_url_credentials(link) if _is_url(link) else portable(link, proj),
+        )
+    ]
     cmd += [] if opts.build_isolation else ["--no-build-isolation"]
     return cmd
 
@@ -139,7 +155,7 @@ def run_pip_compile(
             *_extras_args(sel),
         ]
         for link in opts.find_links:
-            argv += ["--find-links", link]
+            argv += ["--find-links", local_link(link)]
         if opts.no_index:
             argv.append("--no-index")
         if opts.upgrade:

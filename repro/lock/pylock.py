@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from repro.config import parse_toml
 from repro.fsutil import write_bytes
-from repro.lock.compile import last_line
+from repro.lock.compile import last_line, local_link
 from repro.lock.inputs import Selection
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def write_pylock(
             Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n")
             reqs = ["-r", str(Path(tmp, "installed.in"))]
         argv = [sys.executable, "-m", "pip", "lock", "--quiet", "-o", str(Path(tmp, PYLOCK))]
-        argv += [f"--find-links={link}" for link in opts.find_links]
+        argv += [f"--find-links={local_link(link)}" for link in opts.find_links]
         argv += ["--no-index"] if opts.no_index else []
         env = dict(environ)
         if opts.index_url:

@@ -58,19 +58,33 @@ def test_requirements_in_locks_with_hashes_of_the_wheels(wheelhouse, project, cl
     assert record["tools"]["pip-tools"]
 
 
-def test_pip_tools_requirements_layout(wheelhouse, project, cli):
+def test_pip_tools_layout_locks_the_test_requirements_only(wheelhouse, project, cli):
     wh, _ = wheelhouse
     proj = project(
-        {"requirements/base.in": "alpha\n", "requirements/tests.in": "-r base.in\ngamma\n"}
+        {
+            "requirements/base.in": "alpha\n",
+            "requirements/tests.in": "-r base.in\nbeta==1.0\n",
+            "requirements/docs.in": "gamma\n",  # docs tools are not what the tests need
+        }
     )
     res = cli("lock", "--project", proj, *_offline(wh), "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["source"] == "requirements/*.in"
-    assert parse_lock((proj / "requirements.lock").read_text()) == {
-        "alpha": "1.0",
-        "beta": "1.1",
-        "gamma": "2.0",
-    }
+    assert json.loads(res.stdout)["source"] == "requirements/tests.in"
+    text = (proj / "requirements.lock").read_text()
+    assert parse_lock(text) == {"alpha": "1.0", "beta": "1.0"}
+    assert "# via -r requirements/base.in" in text  # relative, as pip-compile writes it
+    record = json.loads((proj / "requirements.lock.json").read_text())
+    assert record["inputs"] == ["requirements/tests.in"]
+    assert "requirements/tests.in" in record["selected_by"]
+    assert record["command"] == [
+        "repro",
+        "lock",
+        "--input",
+        "requirements/tests.in",
+        "--no-index",
+        "--find-links",
+        str(wh),
+    ]
 
 
 def test_pyproject_dependencies_extras_and_groups(wheelhouse, project, cli):
@@ -234,8 +248,9 @@ def test_unchanged_inputs_reuse_the_lock_without_pip_compile(wheelhouse, project
     assert f"repro: lock reused: {proj / 'requirements.lock'} (pip-compile)" in res.stderr
     (proj / "requirements.in").write_text("alpha\ngamma\n")  # inputs changed: resolve again
     res = cli("lock", "--project", proj, *_offline(private), "--json")
-    assert json.loads(res.stdout)["reused"] is False
-    assert json.loads(res.stdout)["kind"] == "snapshot"
+    # ... which fails: the hashed lock is kept, never replaced by a snapshot
+    assert res.exit_code == 3 and "kept the hashed lock" in res.stderr
+    assert (proj / "requirements.lock").read_bytes() == before
 
 
 def test_drift_lists_missing_version_and_extra():
@@ -280,6 +295,10 @@ def test_drift_is_recorded_and_reported_by_verify(wheelhouse, project, cli, tmp_
         next((proj / "outputs/runs").iterdir()).joinpath("run_metadata.json").read_text()
     )
     assert {"name": "beta", "kind": "version", "locked": "1.1", "installed": "1.0"} in meta["drift"]
+    # repro and what it needs are borrowed into that interpreter: tooling, not drift
+    roles = {t["name"]: t["role"] for t in meta["tooling"]}
+    assert roles["repro-bundle"] == roles["click"] == roles["jsonschema"] == "repro"
+    assert not {d["name"] for d in meta["drift"]} & set(roles)
     ok = cli("verify", bundle)
     assert ok.exit_code == 0 and "drifted from the lock" in ok.stdout
     strict = cli("verify", bundle, "--strict")
