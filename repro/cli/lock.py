@@ -50,3 +50,5 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
         say(f"repro: warning: {w}")
     verb = "reused" if res.reused else "wrote"
     click.echo(f"{verb} {res.path} ({res.kind}, {res.packages} packages, from {res.source})")
+    if res.record.get("selected_by"):
+        say(f"repro: inputs: {res.record['selected_by']}")

@@ -13,6 +13,7 @@ def lock_summary(res: Any) -> dict[str, Any]:
         "kind": res.kind,
         "reason": res.reason,
         "source": res.source,
+        "selected_by": res.record.get("selected_by"),
         "reused": res.reused,
         "packages": res.packages,
         "unhashable": [u["name"] for u in res.unhashable],

@@ -109,7 +109,7 @@ def _relabel(text: bytes, labels: Mapping[Path, str]) -> bytes:
     return text
 
 
-def _generated_inputs(
+def generated_inputs(
     opts: LockOptions, sel: Selection, snapshot: Sequence[str], tmp: Path
 ) -> dict[Path, str]:
     """Write the inputs pip-compile cannot read from the project; their labels."""
@@ -136,7 +136,7 @@ def run_pip_compile(
     """(the lock's bytes, None), or (None, why pip-compile could not make it)."""
     with tempfile.TemporaryDirectory(prefix="repro-lock-") as tmp:
         out = Path(tmp, "requirements.lock")
-        labels = _generated_inputs(opts, sel, snapshot, Path(tmp))
+        labels = generated_inputs(opts, sel, snapshot, Path(tmp))
         argv = [
             sys.executable,
             "-m",

@@ -24,7 +24,7 @@ TEST_NAMES = ("test", "tests", "testing", "dev")
 class Selection:
     """The inputs of one lock: files for pip-compile plus extras and groups."""
 
-    files: tuple[Path, ...]  # [] means the installed environment
+    files: tuple[Path, ...]
     extras: tuple[str, ...]
     all_extras: bool
     groups: tuple[str, ...]
@@ -33,7 +33,8 @@ class Selection:
 
     @property
     def installed_env(self) -> bool:
-        return not self.files
+        """Nothing declared: the installed environment of the test interpreter is locked."""
+        return not self.files and not self.groups
 
 
 def _canonical(name: str) -> str:
@@ -43,35 +44,36 @@ def _canonical(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Metadata:
-    """The project's own metadata file and the extras and groups it declares."""
+class _Declared:
+    """What the project declares: the metadata file holding its runtime dependencies
+    (None for a pyproject.toml with dependency groups only), its extras and groups."""
 
-    path: Path
+    path: Path | None
     extras: tuple[str, ...]
     groups: tuple[str, ...]
 
 
-def _metadata(project: Path) -> _Metadata | None:
-    pyproject = project / "pyproject.toml"
-    if pyproject.is_file():
-        data = read_toml(pyproject)
-        if "project" in data:
-            opt = data["project"].get("optional-dependencies", {})
-            return _Metadata(pyproject, tuple(opt), tuple(data.get("dependency-groups", {})))
-    setup_cfg = project / "setup.cfg"
+def _setup_cfg_extras(setup_cfg: Path) -> tuple[str, ...]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(setup_cfg, encoding="utf-8")
+    except configparser.Error as exc:
+        raise UsageError(f"cannot read {setup_cfg}: {exc}") from exc
+    section = "options.extras_require"
+    return tuple(parser.options(section)) if parser.has_section(section) else ()
+
+
+def _declared(project: Path) -> _Declared | None:
+    pyproject, setup_cfg = project / "pyproject.toml", project / "setup.cfg"
+    data = read_toml(pyproject) if pyproject.is_file() else {}
+    # PEP 735 groups need no [project] table: a project that is not a package has them too.
+    groups = tuple(data.get("dependency-groups", {}))
+    if "project" in data:
+        extras = tuple(data["project"].get("optional-dependencies", {}))
+        return _Declared(pyproject, extras, groups)
     if setup_cfg.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(setup_cfg, encoding="utf-8")
-        except configparser.Error as exc:
-            raise UsageError(f"cannot read {setup_cfg}: {exc}") from exc
-        extras = (
-            parser.options("options.extras_require")
-            if parser.has_section("options.extras_require")
-            else []
-        )
-        return _Metadata(setup_cfg, tuple(extras), ())
-    return None
+        return _Declared(setup_cfg, _setup_cfg_extras(setup_cfg), groups)
+    return _Declared(None, (), groups) if groups else None
 
 
 def _find(names: tuple[str, ...], wanted: str) -> str | None:
@@ -79,19 +81,19 @@ def _find(names: tuple[str, ...], wanted: str) -> str | None:
     return next((n for n in names if _canonical(n) == _canonical(wanted)), None)
 
 
-def _check_extras(meta: _Metadata | None, extras: tuple[str, ...]) -> None:
-    if not extras:
+def _check_extras(decl: _Declared | None, extras: tuple[str, ...], all_extras: bool) -> None:
+    if not extras and not all_extras:
         return
-    if meta is None:
+    if decl is None or decl.path is None:
         raise UsageError(
-            f"--extra {extras[0]} needs project metadata",
+            "--extra and --all-extras need project metadata",
             hint="the project has no pyproject.toml [project] table and no setup.cfg",
         )
     for extra in extras:
-        if _find(meta.extras, extra) is None:
+        if _find(decl.extras, extra) is None:
             raise UsageError(
-                f"{meta.path.name} has no extra {extra!r}",
-                hint=f"known extras: {', '.join(sorted(meta.extras)) or 'none'}",
+                f"{decl.path.name} has no extra {extra!r}",
+                hint=f"known extras: {', '.join(sorted(decl.extras)) or 'none'}",
             )
 
 
@@ -107,99 +109,71 @@ def select(
         missing = [p for p in inputs if not p.is_file()]
         if missing:
             raise UsageError(f"lock input not found: {missing[0]}")
+        source = "--input " + " ".join(map(str, inputs))
         return Selection(
-            inputs,
-            extras,
-            all_extras,
-            groups,
-            "--input " + " ".join(map(str, inputs)),
-            "the inputs given with --input",
+            inputs, extras, all_extras, groups, source, "the inputs given with --input"
         )
-    meta = _metadata(project)
-    _check_extras(meta, extras)
+    decl = _declared(project)
+    _check_extras(decl, extras, all_extras)
     if extras or all_extras or groups:
         # The user chose: the runtime dependencies plus what was asked for.
-        if meta is not None:
-            base: tuple[Path, ...] = (meta.path,)
+        if decl is not None and decl.path is not None:
+            base: tuple[Path, ...] = (decl.path,)
         elif (project / "requirements.in").is_file():
             base = (project / "requirements.in",)
         else:
             base = ()
-        if not base and not groups:
-            raise UsageError("--all-extras needs project metadata (pyproject.toml or setup.cfg)")
-        return Selection(
-            base,
-            extras,
-            all_extras,
-            groups,
-            base[0].name if base else "dependency groups",
-            "the extras and groups given on the command line or in [tool.repro]",
-        )
+        source = base[0].name if base else "pyproject.toml"
+        why = "the extras and groups given on the command line or in [tool.repro]"
+        return Selection(base, extras, all_extras, groups, source, why)
     if (project / "requirements.in").is_file():
-        return Selection(
-            (project / "requirements.in",),
-            (),
-            False,
-            (),
-            "requirements.in",
-            "requirements.in is the project's own pip-tools input",
-        )
-    choice = _test_selection(project, meta)
+        why = "requirements.in is the project's own pip-tools input"
+        return Selection((project / "requirements.in",), (), False, (), "requirements.in", why)
+    choice = _test_selection(project, decl)
     if choice is not None:
         return choice
-    if meta is not None:
-        return Selection(
-            (meta.path,),
-            (),
-            False,
-            (),
-            meta.path.name,
-            f"the runtime dependencies of {meta.path.name}: it declares no extra, group "
-            f"or requirements/*.in named {', '.join(TEST_NAMES)}",
+    if decl is not None and decl.path is not None:
+        name = decl.path.name
+        why = (
+            f"the runtime dependencies of {name}: it declares no extra, group or "
+            f"requirements/*.in named {', '.join(TEST_NAMES)}"
         )
-    return Selection(
-        (),
-        (),
-        False,
-        (),
-        "the installed environment",
-        "the project declares no dependencies: the installed environment is locked",
-    )
+        return Selection((decl.path,), (), False, (), name, why)
+    why = "the project declares no dependencies for its tests: the installed environment"
+    return Selection((), (), False, (), "the installed environment", why)
 
 
-def _test_selection(project: Path, meta: _Metadata | None) -> Selection | None:
+def _test_selection(project: Path, decl: _Declared | None) -> Selection | None:
     """The first of TEST_NAMES that the project declares as an extra, a group or a file."""
-    order = ", ".join(TEST_NAMES)
+    order = f"the first of {', '.join(TEST_NAMES)} that the project declares"
+    runtime = decl.path if decl is not None else None
+    files: tuple[Path, ...] = (runtime,) if runtime is not None else ()
+    plus = f"the runtime dependencies of {runtime.name} and " if runtime is not None else ""
     for name in TEST_NAMES:
-        extra = _find(meta.extras, name) if meta else None
-        group = _find(meta.groups, name) if meta else None
-        if meta is not None and (extra or group):
+        extra = _find(decl.extras, name) if decl is not None else None
+        group = _find(decl.groups, name) if decl is not None else None
+        if extra or group:
             what = " and ".join(
-                w
-                for w in (f"extra {extra!r}" if extra else "", f"group {group!r}" if group else "")
-                if w
+                w for w in (extra and f"extra {extra!r}", group and f"group {group!r}") if w
             )
             return Selection(
-                (meta.path,),
+                files,
                 (extra,) if extra else (),
                 False,
                 (group,) if group else (),
-                meta.path.name,
-                f"the runtime dependencies of {meta.path.name} and its test {what} "
-                f"(the first of {order} that it declares)",
+                runtime.name if runtime is not None else "pyproject.toml",
+                f"{plus}the test {what} ({order})",
             )
         req = project / "requirements" / f"{name}.in"
         if req.is_file():
-            files = (meta.path, req) if meta else (req,)
-            runtime = f"the runtime dependencies of {meta.path.name} and " if meta else ""
             return Selection(
-                files,
+                (*files, req),
                 (),
                 False,
                 (),
                 f"requirements/{name}.in",
-                f"{runtime}requirements/{name}.in (the first of {order} that the project "
-                "declares; other requirements/*.in files are not what the tests need)",
+                f"{plus}requirements/{name}.in ({order}; other requirements/*.in files "
+                "are not what the tests need)",
             )
     return None
 

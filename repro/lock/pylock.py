@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from repro.config import parse_toml
 from repro.fsutil import write_bytes
-from repro.lock.compile import last_line, local_link
+from repro.lock.compile import generated_inputs, last_line, local_link
 from repro.lock.inputs import Selection
 
 if TYPE_CHECKING:
@@ -53,9 +53,8 @@ def write_pylock(
                 reqs.append(f"{p.parent}{extras}")
             else:
                 reqs += ["-r", str(p)]
-        if sel.installed_env:
-            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n")
-            reqs = ["-r", str(Path(tmp, "installed.in"))]
+        for generated in generated_inputs(opts, sel, snapshot, Path(tmp)):
+            reqs += ["-r", str(generated)]
         argv = [sys.executable, "-m", "pip", "lock", "--quiet", "-o", str(Path(tmp, PYLOCK))]
         argv += [f"--find-links={local_link(link)}" for link in opts.find_links]
         argv += ["--no-index"] if opts.no_index else []

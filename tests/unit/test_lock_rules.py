@@ -98,8 +98,12 @@ def test_default_selection_rule(tmp_path):
     # setup.cfg's test extra
     s = sel({"setup.cfg": "[metadata]\nname = p\n[options.extras_require]\ntest = x\n"})
     assert s.extras == ("test",)
+    # dependency groups need no [project] table (PEP 735)
+    s = sel({"pyproject.toml": '[dependency-groups]\ndocs = ["d"]\ntesting = ["x"]\n'})
+    assert (s.files, s.groups, s.installed_env) == ((), ("testing",), False)
     # nothing declared: the installed environment
     assert sel({}).installed_env
+    assert sel({"pyproject.toml": "[tool.other]\n"}).installed_env
 
 
 def test_unknown_extra_is_a_usage_error_not_a_fallback(tmp_path, cli):
@@ -120,6 +124,17 @@ def test_default_is_runtime_plus_test_group_recorded_with_why(wheelhouse, tmp_pa
     assert record["inputs"] == ["pyproject.toml"] and record["groups"] == ["tests"]
     assert record["extras"] == [] and "group 'tests'" in record["selected_by"]
     assert "#   dependency group tests (pyproject.toml)\n" in text
+
+
+def test_a_project_with_dependency_groups_only(wheelhouse, tmp_path, cli):
+    proj = write_project(
+        tmp_path / "p", {"pyproject.toml": '[dependency-groups]\ntest = ["alpha", "beta==1.0"]\n'}
+    )
+    res = cli("lock", "--project", proj, *_offline(wheelhouse), "--json")
+    assert res.exit_code == 0, res.output
+    text = (proj / "requirements.lock").read_text()
+    assert parse_lock(text) == {"alpha": "1.0", "beta": "1.0"}
+    assert "#    repro lock --group test --no-index" in text
 
 
 # --- B and C: the bytes depend on the inputs only; the header regenerates them ----
