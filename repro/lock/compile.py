@@ -184,7 +184,9 @@ def run_pip_compile(
         except subprocess.TimeoutExpired:
             return None, f"pip-compile did not finish within {opts.compile_timeout:g}s"
         if proc.returncode != 0 or not out.is_file():
-            return None, f"pip-compile failed: {last_line(proc.stderr)}"
+            # pip names the failing input: the temporary ones by what they stand for
+            why = _relabel(last_line(proc.stderr).encode(), labels).decode()
+            return None, f"pip-compile failed: {why}"
         return _relabel(out.read_bytes(), labels), None
 
 

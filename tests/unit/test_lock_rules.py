@@ -331,3 +331,18 @@ def test_no_drift_when_only_the_project_and_repro_differ(wheelhouse, project, cl
     _dist_info(site, "beta", "1.0")
     res = cli("run", "--project", proj, "--python", py, "-q")
     assert "differs from requirements.lock in 1 package(s): beta" in res.stderr
+
+
+def test_paths_in_the_header_are_the_projects_not_this_machines(tmp_path):
+    from repro.lock.compile import portable, portable_python
+
+    proj = tmp_path / "proj"
+    (proj / ".venv/bin").mkdir(parents=True)
+    assert portable(proj / "requirements/tests.in", proj) == "requirements/tests.in"
+    assert portable(tmp_path / "elsewhere.in", proj) == str(tmp_path / "elsewhere.in")
+    assert portable_python(str(proj / ".venv/bin/python"), proj) == ".venv/bin/python"
+    sh = shutil.which("sh")
+    assert sh is not None and portable_python(sh, proj) == "sh"  # the same one on PATH
+    lonely = tmp_path / "opt/python9"
+    assert portable_python(str(lonely), proj) == str(lonely)  # nothing else names it
+    assert portable_python("python3.12", proj) == "python3.12"
