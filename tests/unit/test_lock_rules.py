@@ -106,14 +106,6 @@ def test_default_selection_rule(tmp_path):
     assert sel({"pyproject.toml": "[tool.other]\n"}).installed_env
 
 
-def test_unknown_extra_is_a_usage_error_not_a_fallback(tmp_path, cli):
-    proj = write_project(tmp_path / "p", {"pyproject.toml": PYPROJECT})
-    res = cli("lock", "--project", proj, "--extra", "nosuch")
-    assert res.exit_code == 2
-    assert "pyproject.toml has no extra 'nosuch'" in res.stderr and "docs" in res.stderr
-    assert not (proj / "requirements.lock").exists()
-
-
 def test_default_is_runtime_plus_test_group_recorded_with_why(wheelhouse, tmp_path, cli):
     proj = write_project(tmp_path / "p", {"pyproject.toml": PYPROJECT})
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--no-build-isolation", "--json")
@@ -124,6 +116,11 @@ def test_default_is_runtime_plus_test_group_recorded_with_why(wheelhouse, tmp_pa
     assert record["inputs"] == ["pyproject.toml"] and record["groups"] == ["tests"]
     assert record["extras"] == [] and "group 'tests'" in record["selected_by"]
     assert "#   dependency group tests (pyproject.toml)\n" in text
+    # an extra that does not exist is a usage error, never a fallback over this lock
+    res = cli("lock", "--project", proj, *_offline(wheelhouse), "--extra", "nosuch")
+    assert res.exit_code == 2
+    assert "pyproject.toml has no extra 'nosuch'" in res.stderr and "docs" in res.stderr
+    assert (proj / "requirements.lock").read_text() == text
 
 
 def test_a_project_with_dependency_groups_only(wheelhouse, tmp_path, cli):
