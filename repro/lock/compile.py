@@ -68,9 +68,10 @@ def regenerate_command(opts: LockOptions, sel: Selection) -> list[str]:
     """
     proj = opts.project
     cmd = ["repro", "lock"]
-    # A requirements/<name>.in chosen by the default rule is spelled out too: with
-    # --extra or --group alone, the rule would not pick it again.
-    if opts.inputs or sel.source.startswith("requirements/"):
+    # Project metadata alone is what --extra and --group select; any other file the
+    # rule chose (requirements.in, requirements/tests.in) is named.
+    metadata = {proj / "pyproject.toml", proj / "setup.cfg"}
+    if opts.inputs or not set(sel.files) <= metadata:
         cmd += [a for p in sel.files for a in ("--input", portable(p, proj))]
     cmd += [a for e in sel.extras for a in ("--extra", e)]
     cmd += ["--all-extras"] if sel.all_extras else []

@@ -52,7 +52,8 @@ def test_requirements_in_locks_with_hashes_of_the_wheels(wheelhouse, project, cl
     assert parse_lock(text) == {"alpha": "1.0", "beta": "1.1"}
     assert _hashes(text, "alpha") == {sha256(wheels["alpha-1.0"])}
     assert _hashes(text, "beta") == {sha256(wheels["beta-1.1"])}
-    assert "repro lock" in text  # the header says how to regenerate it
+    # the header says how to regenerate it, with the input the default rule chose
+    assert f"#    repro lock --input requirements.in --no-index --find-links {wh}\n" in text
     record = json.loads((proj / "requirements.lock.json").read_text())
     assert record["kind"] == "pip-compile" and record["hashed"] is True
     assert record["tools"]["pip-tools"]
