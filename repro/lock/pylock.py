@@ -47,7 +47,7 @@ def write_pylock(
         return ["pylock.toml not written: this `packaging` has no pylock support (need >= 25.1)"]
     with tempfile.TemporaryDirectory(prefix="repro-pylock-") as tmp:
         reqs: list[str] = []
-        for p in sel.files:
+        for p in (f.resolve() for f in sel.files):  # pip runs in the project folder
             if p.suffix in (".toml", ".cfg"):  # the project itself, with its extras
                 extras = f"[{','.join(sel.extras)}]" if sel.extras else ""
                 reqs.append(f"{p.parent}{extras}")
