@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from repro.lock.drift import DRIFT_IGNORE, compare, drift, parse_lock
 from repro.lock.guard import ForeignLock
-from repro.lock.stage import DEFAULT_LOCK, LockOptions, LockResult, lock
+from repro.lock.pylock import PYLOCK
+from repro.lock.stage import (
+    DEFAULT_LOCK,
+    LockOptions,
+    LockResult,
+    find_inputs,
+    installed_snapshot,
+    lock,
+)
 
 __all__ = [
     "DEFAULT_LOCK",
     "DRIFT_IGNORE",
+    "PYLOCK",
     "ForeignLock",
     "LockOptions",
     "LockResult",
     "compare",
     "drift",
+    "find_inputs",
+    "installed_snapshot",
     "lock",
     "parse_lock",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -173,16 +174,11 @@ def _snapshot_text(pins: Sequence[str], reason: str, command: str) -> bytes:
 
 def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> LockResult:
     """Write (or reuse) the lock and its record."""
-    import shlex
-
     environ = dict(os.environ if environ is None else environ)
     sel = find_inputs(opts)
-    pkgs = _installed(opts.python) if sel.installed_env else []
-    snapshot, unhashable = installed_snapshot(pkgs)
+    snapshot, unhashable = installed_snapshot(_installed(opts.python) if sel.installed_env else [])
     fp = fingerprint(opts, sel, snapshot)
     out, record_path = opts.lock_path, opts.lock_path.with_name(opts.lock_path.name + ".json")
-    command = regenerate_command(opts, sel)
-
     if not opts.upgrade:
         reused = _reusable(out, record_path, fp)
         if reused is not None:
@@ -192,33 +188,73 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             return _result(out, record_path, reused, sel.source, True, tuple(extra))
     # Refuse early, before a resolve that may take minutes, when the file is not ours.
     guard.check_replace(out, record_path, hashed=True, reason=None, force=opts.force)
+    made = _make(opts, sel, snapshot, unhashable, environ)
+    record = _record(opts, sel, fp, made)
+    write_bytes(out, made.text)
+    write_json(record_path, record)
+    warnings = list(made.warnings)
+    if opts.pylock:
+        warnings += write_pylock(opts, sel, made.snapshot, environ)
+    return _result(out, record_path, record, sel.source, False, tuple(warnings))
 
-    warnings: list[str] = []
+
+@dataclass(frozen=True)
+class _Made:
+    text: bytes
+    kind: str
+    reason: str | None
+    snapshot: tuple[str, ...]
+    unhashable: list[dict[str, Any]]
+    warnings: tuple[str, ...]
+
+
+def _make(
+    opts: LockOptions,
+    sel: Selection,
+    snapshot: list[str],
+    unhashable: list[dict[str, Any]],
+    environ: dict[str, str],
+) -> _Made:
+    """The lock's bytes: pip-compile's, or a snapshot where that is allowed to replace
+    what is there."""
     reason = _index_reachable(opts, environ)
-    text: bytes | None = None
     if reason is None:
         text, reason = run_pip_compile(opts, sel, snapshot, environ)
-    kind = "pip-compile" if text is not None else "snapshot"
-    if text is None:
-        if opts.require_hashes:
-            raise LockError(
-                f"cannot make a hashed lock: {reason}",
-                hint="check the index options, or drop --require-hashes",
-            )
-        guard.check_replace(out, record_path, hashed=False, reason=reason, force=opts.force)
-        if not sel.installed_env:
-            snapshot, unhashable = installed_snapshot(_installed(opts.python))
-        text = _snapshot_text(snapshot, reason or "", shlex.join(command))
-        warnings.append(
-            f"{reason}; wrote an unhashed snapshot of the installed environment "
-            "instead: a bundle cannot be rebuilt exactly from this lock"
+        if text is not None:
+            return _Made(text, "pip-compile", None, tuple(snapshot), unhashable, ())
+    if opts.require_hashes:
+        raise LockError(
+            f"cannot make a hashed lock: {reason}",
+            hint="check the index options, or drop --require-hashes",
         )
-    record = records.validate(
+    out = opts.lock_path
+    guard.check_replace(
+        out, out.with_name(out.name + ".json"), hashed=False, reason=reason, force=opts.force
+    )
+    if not sel.installed_env:
+        snapshot, unhashable = installed_snapshot(_installed(opts.python))
+    command = shlex.join(regenerate_command(opts, sel))
+    warning = (
+        f"{reason}; wrote an unhashed snapshot of the installed environment "
+        "instead: a bundle cannot be rebuilt exactly from this lock"
+    )
+    return _Made(
+        _snapshot_text(snapshot, reason or "", command),
+        "snapshot",
+        reason,
+        tuple(snapshot),
+        unhashable,
+        (warning,),
+    )
+
+
+def _record(opts: LockOptions, sel: Selection, fp: str, made: _Made) -> dict[str, Any]:
+    return records.validate(
         {
             "schema": "lock",
             "schema_version": 1,
-            "kind": kind,
-            "reason": reason,
+            "kind": made.kind,
+            "reason": made.reason,
             "inputs": [portable(p, opts.project) for p in sel.files] or ["<installed environment>"],
             "extras": list(sel.extras),
             "all_extras": sel.all_extras,
@@ -226,24 +262,19 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             "selected_by": sel.why,
             "fingerprint": fp,
             "created": records.utc_iso(time.time()),
-            "command": command,
+            "command": regenerate_command(opts, sel),
             "tools": {
                 "pip-tools": _version("pip-tools"),
                 "pip": _version("pip"),
                 "python": sys.version.split()[0],
             },
-            "packages": len(parse_lock(text.decode())),
-            "hashed": kind == "pip-compile",
-            "sha256": hashlib.sha256(text).hexdigest(),
-            "unhashable": unhashable,
+            "packages": len(parse_lock(made.text.decode())),
+            "hashed": made.kind == "pip-compile",
+            "sha256": hashlib.sha256(made.text).hexdigest(),
+            "unhashable": made.unhashable,
         },
         "lock",
     )
-    write_bytes(out, text)
-    write_json(record_path, record)
-    if opts.pylock:
-        warnings += write_pylock(opts, sel, snapshot, environ)
-    return _result(out, record_path, record, sel.source, False, tuple(warnings))
 
 
 def _reusable(out: Path, record_path: Path, fp: str) -> dict[str, Any] | None:
