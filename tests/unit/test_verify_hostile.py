@@ -473,6 +473,18 @@ BAG: dict[str, tuple[Callable[[bytes], bytes], list[Want]]] = {
             Want("crosscheck", "data/run_metadata.json", r"counts .* differ from results.jsonl"),
         ],
     ),
+    "python-asked-is-not-python-ran": (
+        h.python_asked_is_not_python_ran,
+        [Want("crosscheck", "data/run_metadata.json", "--python asked for Python 3.99 but")],
+    ),
+    "python-probed-is-not-python-ran": (
+        h.python_probed_is_not_python_ran,
+        [Want("crosscheck", "data/run_metadata.json", "probed but pytest ran under 2.7.18")],
+    ),
+    "junit-outcome-changed": (
+        h.junit_outcome_changed,
+        [Want("crosscheck", "data/results/junit.xml", r"failure, error or skip elements")],
+    ),
     "junit-lacks-the-test-in-flight": (
         h.junit_without_the_test_in_flight,
         [Want("crosscheck", "data/results/junit.xml", "test cases, results.jsonl says")],
