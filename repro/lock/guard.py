@@ -55,7 +55,9 @@ def check_replace(
     """Raise if writing a new lock (`hashed` or not) at `lock` would lose something."""
     if force or not lock.exists():
         return
-    if lock.is_dir() or not written_by_repro(lock, record_path):
+    if lock.is_dir():
+        raise UsageError(f"the lock path {lock} is a folder", hint="give --output-file a file")
+    if not written_by_repro(lock, record_path):
         raise ForeignLock(lock)
     if not hashed and is_hashed(lock):
         raise LockError(

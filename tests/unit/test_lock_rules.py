@@ -239,6 +239,9 @@ def test_output_file(wheelhouse, project, cli):
     assert parse_lock((proj / "x.txt").read_text()) == {"gamma": "2.0"}
     assert json.loads((proj / "x.txt.json").read_text())["sha256"]
     assert not (proj / "requirements.lock").exists()
+    (proj / "a-folder").mkdir()
+    res = cli("lock", "--project", proj, "-o", proj / "a-folder")
+    assert res.exit_code == 2, res.output
 
 
 # --- A: drift leaves the project and repro's tooling apart ---------------------
