@@ -267,6 +267,21 @@ def test_tooling_is_what_only_repro_needs_or_the_project_itself():
     ]
 
 
+def test_the_project_is_named_by_its_metadata_or_by_an_install_from_its_folder(tmp_path):
+    from repro.lock.drift import project_names
+
+    proj = write_project(tmp_path / "p", {"setup.cfg": "[metadata]\nname = Old_Style\n"})
+    local = {"url": proj.resolve().as_uri(), "dir_info": {"editable": True}}
+    elsewhere = {"url": (tmp_path / "other").as_uri(), "dir_info": {}}
+    installed = [
+        {"name": "Renamed.Dist", "version": "1", "direct_url": local},
+        {"name": "unrelated", "version": "1", "direct_url": elsewhere},
+    ]
+    assert project_names(proj, installed) == {"old-style", "renamed-dist"}
+    (proj / "pyproject.toml").write_text("[project\n")  # unreadable: the tests ran already
+    assert project_names(proj, installed) == {"old-style", "renamed-dist"}
+
+
 def _dist_info(site: Path, name: str, version: str, requires=(), direct_url=None) -> None:
     info = site / f"{name}-{version}.dist-info"
     info.mkdir()
