@@ -80,11 +80,8 @@ def regenerate_command(opts: LockOptions, sel: Selection) -> list[str]:
         cmd += ["--python", portable_python(opts.python, proj)]
     if opts.output is not None:
         cmd += ["--output-file", portable(opts.output, proj)]
-    if opts.index_url:
-        cmd += ["--index-url", strip_url_credentials(opts.index_url)]
-    cmd += [
-        a for u in opts.extra_index_urls for a in ("--extra-index-url", strip_url_credentials(u))
-    ]
+    # Index URLs stay out, as everywhere in the lock: a mirror's address is where
+    # packages came from on one network, not what is locked, and may be private.
     cmd += ["--no-index"] if opts.no_index else []
     cmd += [
         a
