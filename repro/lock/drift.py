@@ -143,6 +143,10 @@ def compare(
     """(drift, tooling) between a lock and the packages of the test interpreter."""
     locked = parse_lock(lock_text)
     own = project_names(project, installed)
-    tools = tooling(locked, installed, own, repro_closure(python, installed))
-    skip = [*ignore, *own, *(t["name"] for t in tools)]
-    return drift(locked, installed, skip), tools
+    skip = {_canonical(n) for n in ignore} | own
+    unlocked = {_canonical(p["name"]) for p in installed} - set(locked) - skip
+    # Only an installed package the lock does not pin can be repro's tooling: when
+    # there is none but repro itself, the closure (a child process) is not needed.
+    closure = repro_closure(python, installed) if unlocked else {REPRO_DIST}
+    tools = tooling(locked, installed, own, closure)
+    return drift(locked, installed, [*skip, *(t["name"] for t in tools)]), tools
