@@ -41,6 +41,8 @@ import sys
 import time
 from typing import Any
 
+import pytest
+
 # ASCII-only JSON strings: a lone surrogate in a message cannot break the write.
 _enc = json.encoder.encode_basestring_ascii
 
@@ -141,6 +143,7 @@ def pytest_addoption(parser: Any) -> None:
     parser.addoption("--repro-results", default=None, help="repro: per-test JSON-lines file")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly and xdist have settled their options
 def pytest_configure(config: Any) -> None:
     global _recorder, _config, _plain_report
     path = config.getoption("repro_results")
@@ -148,7 +151,6 @@ def pytest_configure(config: Any) -> None:
         return
     _recorder = _Recorder(path)
     _config = config
-    import pytest
     from _pytest.reports import TestReport
 
     _plain_report = TestReport
@@ -182,6 +184,7 @@ def _resolved_config(config: Any) -> dict[str, Any]:
     """The configuration as pytest resolved it: what was in force, not what was asked."""
     inipath = getattr(config, "inipath", None)
     numprocesses = getattr(config.option, "numprocesses", None)
+    seed = getattr(config.option, "randomly_seed", None)  # pytest-randomly's, as resolved
     return {
         "rootdir": str(config.rootpath),
         "configfile": str(inipath) if inipath else None,
@@ -192,6 +195,7 @@ def _resolved_config(config: Any) -> dict[str, Any]:
         "junit_suite_name": _ini(config, "junit_suite_name") or "pytest",
         "junit_duration_report": _ini(config, "junit_duration_report") or "total",
         "xdist_workers": numprocesses if isinstance(numprocesses, int) else None,
+        "randomly_seed": seed if isinstance(seed, int) else None,
         "active_plugins": sorted(
             name for name, plugin in config.pluginmanager.list_name_plugin() if plugin is not None
         ),

@@ -214,7 +214,11 @@ def test_counts_junit_and_verify_agree_with_pytest(
         workers = {e.get("wk") for e in reports if e["when"] == "call" or e["when"] == "???"}
         assert workers and workers <= {"gw0", "gw1", "gw2", "gw3"}, workers
 
-    # The order recorded is the order pytest ran (pytest-randomly shuffles it).
+    # The order recorded is the order pytest ran (pytest-randomly shuffles it), with
+    # the seed pytest-randomly printed.
+    if "-p" not in case.args:
+        printed = re.search(r"--randomly-seed=(\d+)", got.output)
+        assert printed and meta["seeds"]["pytest-randomly"] == printed[1]
     theirs_order = [dict(attrs)["name"] for attrs, _ in cases_of(got.theirs)]
     ran = list(meta["order"])
     assert len(ran) == len(set(ran))
