@@ -16,7 +16,8 @@ The stream (format 3; docs/results-stream.md), one JSON object per line:
 
 - `session` (pytest version, plugins, pid, Python, how pytest resolved its
   configuration: rootdir, configfile, addopts, invocation args, JUnit settings),
-  `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
+  `collection` (n and sha256 of the sorted node ids before any deselection; one
+  per xdist worker, with wk), `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
   `deselected` (n), `finish` (pytest's exit status and, when pytest's terminal
   reporter ran, its own summary counts by category);
 - `start` (id; line and, if the node id does not say it, file) before each test;
@@ -212,6 +213,31 @@ def pytest_collectreport(report: Any) -> None:
 def pytest_deselected(items: Any) -> None:
     if _recorder is not None:
         _recorder.event(ev="deselected", n=len(items))
+
+
+def _ids_digest(ids: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for nodeid in sorted(ids):
+        digest.update(nodeid.encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k, -m, pytest-split and friends deselect
+def pytest_collection_modifyitems(session: Any, config: Any, items: Any) -> None:
+    """The whole collection, so shards of one suite can be shown to be of one suite."""
+    if _recorder is not None:
+        ids = [item.nodeid for item in items]
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: Any) -> None:
+    """Under xdist the controller collects nothing: each worker's collection it is."""
+    if _recorder is not None:
+        worker = str(getattr(getattr(node, "gateway", None), "id", ""))
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids), wk=worker)
 
 
 def pytest_collection_finish(session: Any) -> None:
