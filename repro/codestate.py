@@ -80,7 +80,8 @@ def capture(project: Path, dest: Path, *, exclude: Iterable[Path] = ()) -> dict[
         root = Path(top.decode().strip())
         record = _capture_git(root, dest, list(exclude))
         # Where the project sits in the repository, for a replay's checkout.
-        record["subdir"] = project.resolve().relative_to(root.resolve()).as_posix().strip(".")
+        subdir = project.resolve().relative_to(root.resolve()).as_posix()
+        record["subdir"] = "" if subdir == "." else subdir
         return record
     return _capture_files(project.resolve(), dest, list(exclude))
 
