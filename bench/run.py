@@ -715,7 +715,7 @@ def profile_repro(cwd: Path, args: list[str], out: Path) -> list[tuple[str, floa
     )
     stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
     wanted = {
-        ("lock.py", "lock"): "lock (reuse check)",
+        ("stage.py", "lock"): "lock (reuse check)",
         ("envinfo.py", "probe_interpreter"): "probe the interpreter (packages)",
         ("envinfo.py", "git_info"): "git state",
         ("capture.py", "run_captured"): "pytest itself, under capture",
@@ -725,6 +725,7 @@ def profile_repro(cwd: Path, args: list[str], out: Path) -> list[tuple[str, floa
         ("fsutil.py", "sha256_file"): "sha256 of files (logs, results; pack's too)",
         ("fsutil.py", "write_json"): "write records (JSON dump)",
         ("runner.py", "_redact_logs"): "redaction",
+        ("drift.py", "compare"): "drift from the lock, tooling apart (closure child)",
         ("bundle.py", "pack"): "pack (hash, zip, fsync)",
     }
     found: dict[str, float] = {}
