@@ -9,7 +9,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, publish_ci
 
 
 @main.command(context_settings=CONTEXT)
@@ -45,6 +45,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     res = runner.run(opts, on_start=announce)
     finished(res)
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     if kw["as_json"]:
         emit_json(
             {
