@@ -1,16 +1,27 @@
 # Two commands a newcomer needs: `make repro` and `make test`. Each creates or
 # reuses .venv and installs what it needs.
-PYTHON ?= python3
 VENV := .venv
+# Windows (GNU make under Git Bash, as in .github/workflows/ci.yml): venvs keep
+# their programs in Scripts/, and the interpreter is `python`.
+ifeq ($(OS),Windows_NT)
+PYTHON ?= python
+BIN := $(VENV)/Scripts
+EXE := .exe
+else
+PYTHON ?= python3
 BIN := $(VENV)/bin
+EXE :=
+endif
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean
+.PHONY: install repro test lint format bench clean
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python$(EXE) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+install: $(STAMP)
 
 repro: $(STAMP)
 	$(BIN)/repro bundle
