@@ -393,7 +393,7 @@ LATEST = "latest"
 LATEST_POINTER = "latest.txt"
 
 
-def point_latest(outputs: Path, run_dir: Path) -> None:
+def point_latest(outputs: Path, run_dir: Path, *, symlink: bool = True) -> None:
     """outputs/latest -> runs/<run_id>, replaced atomically.
 
     Where no symlink can be made (Windows without the privilege, some network or
@@ -405,6 +405,8 @@ def point_latest(outputs: Path, run_dir: Path) -> None:
     rel = Path(os.path.relpath(run_dir, outputs))
     tmp = outputs / f".{LATEST}.{run_dir.name}"
     try:
+        if not symlink:
+            raise OSError("symlinks not wanted")
         os.symlink(rel, tmp, target_is_directory=True)
         os.replace(tmp, outputs / LATEST)
     except OSError:
@@ -428,3 +430,10 @@ def latest_run(outputs: Path) -> Path | None:
         return None
     target = (outputs / rel).resolve()
     return target if rel and target.is_dir() else None
+
+
+def resolve_latest(path: Path) -> Path:
+    """`outputs/latest` as a command-line argument, also where it is a pointer file."""
+    if path.name == LATEST and not path.exists():
+        return latest_run(path.parent) or path
+    return path

@@ -31,8 +31,9 @@ def pack(run_dir: Path, out_dir: Path, store: bool, as_json: bool) -> None:
       repro pack outputs/latest
     """
     from repro.bundle import pack as do_pack
+    from repro.platforms import resolve_latest
 
-    res = do_pack(run_dir, out_dir=out_dir, store=store)
+    res = do_pack(resolve_latest(run_dir), out_dir=out_dir, store=store)
     if as_json:
         emit_json(
             {"bundle": str(res.path), "digest": res.digest, "run_id": res.run_id, "size": res.size}
