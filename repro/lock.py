@@ -332,13 +332,13 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
         src = list(inputs)
         if not inputs:
             snap_in = Path(tmp, "installed.in")
-            snap_in.write_text("\n".join(snapshot) + "\n")
+            snap_in.write_text("\n".join(snapshot) + "\n", encoding="utf-8")
             src = [snap_in]
         if opts.groups:
             group_in = Path(tmp, "groups.in")
             data = read_toml(opts.project / "pyproject.toml")
             reqs = [r for g in opts.groups for r in _group_requirements(data, g)]
-            group_in.write_text("\n".join(reqs) + "\n")
+            group_in.write_text("\n".join(reqs) + "\n", encoding="utf-8")
             src.append(group_in)
         if reason is None:
             text, reason = _run_pip_compile(opts, src, Path(tmp, "requirements.lock"), environ)
@@ -417,7 +417,7 @@ def write_pylock(
             else:
                 reqs += ["-r", str(p)]
         if not inputs:
-            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n")
+            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n", encoding="utf-8")
             reqs = ["-r", str(Path(tmp, "installed.in"))]
         argv = [sys.executable, "-m", "pip", "lock", "--quiet", "-o", str(Path(tmp, PYLOCK))]
         argv += [f"--find-links={link}" for link in opts.find_links]
@@ -462,7 +462,7 @@ def _snapshot_text(pins: Sequence[str], reason: str) -> bytes:
 
 def _reusable(out: Path, record_path: Path, fp: str) -> dict[str, Any] | None:
     try:
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if (
