@@ -107,8 +107,9 @@ class JUnitWriter:
             self.current[nodeid] = _Case(file, line if type(line) is int else None)
         elif kind == "session" and self.part is None:
             self.started = _number(ev.get("time")) or time.time()
+            # newline="": the same bytes on Windows (no CRLF translation) as elsewhere
             self.part = open(  # noqa: SIM115
-                self.part_path, "w", encoding="utf-8", errors="surrogateescape"
+                self.part_path, "w", encoding="utf-8", errors="surrogateescape", newline=""
             )
         elif kind == "collect_error":
             body = f'<error message="collection failure">{_text(_str(ev, "text"))}</error>'
