@@ -24,6 +24,8 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
     complete, valid bundle. With --json, stdout carries only
     {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+    Under GitHub Actions it also appends a summary to $GITHUB_STEP_SUMMARY and
+    annotates failed tests (docs/ci.md).
 
     \b
     Example:
