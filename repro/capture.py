@@ -37,9 +37,10 @@ READ_SIZE = platforms.READ_SIZE
 # therefore lets output gather in the pipe for COALESCE_SECONDS (the terminal lags
 # by at most that), unless a large read came within HEAVY_SECONDS: a heavy writer
 # is never left blocked on a full pipe.
-COALESCE_BELOW = READ_SIZE // 2
-COALESCE_SECONDS = 0.01
-HEAVY_SECONDS = 0.25
+# (The portable reader's threads follow the same rule with the same values.)
+COALESCE_BELOW = platforms.COALESCE_BELOW
+COALESCE_SECONDS = platforms.COALESCE_SECONDS
+HEAVY_SECONDS = platforms.HEAVY_SECONDS
 # After the child exits, how long a grandchild may keep the pipes open before
 # the group is terminated, and how long reads go on after that.
 DRAIN_SECONDS = 1.0

@@ -47,9 +47,9 @@ READ_SIZE = 1 << 16
 # threads and the capture loop: memory stays bounded, and a child writing faster
 # than the logs take it blocks on its pipe as it would with the posix reader.
 QUEUE_CHUNKS = 4
-# Same trickle-coalescing rule as capture's loop (see capture.py): after a small
-# read a reader thread lets output gather in the pipe for a moment, unless a
-# large read came recently.
+# The trickle-coalescing rule of capture's loop (explained in capture.py), which
+# the reader threads follow too: after a small read, let output gather in the pipe
+# for a moment, unless a large read came recently.
 COALESCE_BELOW = READ_SIZE // 2
 COALESCE_SECONDS = 0.01
 HEAVY_SECONDS = 0.25
