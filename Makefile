@@ -14,7 +14,19 @@ EXE :=
 endif
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test lint format bench clean
+.PHONY: install repro test lint format bench clean conformance-venvs
+
+# pytest 7.4, 8.x and 9.x with the plugins real suites use, for tests/conformance:
+# filled here, at install time, so the tests never reach a package index.
+CONFORMANCE := .venv-conformance
+CONFORMANCE_STAMPS := $(foreach v,7.4 8 9,$(CONFORMANCE)/pytest-$(v)/.installed)
+
+$(CONFORMANCE)/pytest-%/.installed: tests/conformance/requirements-pytest%.txt
+	@test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+conformance-venvs: $(CONFORMANCE_STAMPS)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python$(EXE) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) lint $(CONFORMANCE_STAMPS)
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
@@ -42,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) outputs/runs outputs/bundles outputs/latest
+	rm -rf $(VENV) $(CONFORMANCE) outputs/runs outputs/bundles outputs/latest
