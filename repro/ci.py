@@ -10,19 +10,19 @@
 - Both: `ci_record` is env.json's `ci` object, built from an allow-list of
   variables (never a token, nor anything that looks like one).
 
-The failures are read from the run's own results/junit.xml (repro wrote it; it is
-not an untrusted input). Nothing here prints: the CLI emits the commands.
+The failures are read from the run's own results/results.jsonl (repro's plugin wrote
+it; it is not an untrusted input). Nothing here prints: the CLI emits the commands.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from repro.redact import strip_url_credentials, value_looks_secret
 
@@ -98,55 +98,78 @@ def escape_property(text: str) -> str:
 
 @dataclass(frozen=True)
 class Failure:
-    name: str  # classname.name as in the JUnit report
-    file: str  # relative to the project
+    name: str  # the node id
+    file: str  # relative to pytest's rootdir
     line: int | None  # 1-based, the failing line when the traceback names it
     kind: Literal["failure", "error"]
     message: str
 
 
 def annotation(failure: Failure, *, path: str) -> str:
-    props = [f"file={escape_property(path)}"]
-    if failure.line is not None:
+    props = [f"file={escape_property(path)}"] if path else []
+    if path and failure.line is not None:
         props.append(f"line={failure.line}")
     props.append(f"title={escape_property(f'{failure.kind}: {failure.name}')}")
     message = failure.message[:MAX_MESSAGE] or failure.kind
     return f"::error {','.join(props)}::{escape_data(message)}"
 
 
-# --- failures from the run's JUnit report --------------------------------------------
+# --- failures from the run's results stream ----------------------------------------
 
 
-def failures(junit: Path) -> Iterator[Failure]:
-    """Failed and errored test cases, in report order, streamed (bounded memory)."""
-    if not junit.is_file():
+def failures(stream: Path, in_flight: str | None = None, why: str = "") -> Iterator[Failure]:
+    """Failed and errored reports in the order pytest made them, then the test in flight.
+
+    Read from results.jsonl (docs/results-stream.md) rather than JUnit, which has no
+    file or line in pytest's default xunit2 family. Memory holds only the tests that
+    have started and not finished.
+    """
+    from repro.results import category
+
+    open_tests: dict[str, tuple[str, int | None]] = {}  # id -> file, 0-based line
+    if not stream.is_file():
         return
-    for _, elem in ET.iterparse(junit, events=("end",)):
-        if elem.tag != "testcase":
-            continue
-        bad = next((c for c in elem if c.tag in ("failure", "error")), None)
-        if bad is not None:
-            yield _failure(elem, bad)
-        elem.clear()
+    with open(stream, "rb") as fh:
+        for raw in fh:
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(ev, dict) or not isinstance(ev.get("id"), str):
+                continue
+            kind, nodeid = ev.get("ev"), ev["id"]
+            if kind == "start":
+                line = ev.get("line")
+                file = ev.get("file") if isinstance(ev.get("file"), str) else None
+                where = (file or nodeid.partition("::")[0], line if type(line) is int else None)
+                open_tests[nodeid] = where
+            elif kind == "collect_error":
+                yield _failure(nodeid, (nodeid.partition("::")[0], None), "error", ev)
+            elif kind == "report" and category(ev) in ("failed", "error"):
+                where = open_tests.get(nodeid) or (nodeid.partition("::")[0], None)
+                yield _failure(
+                    nodeid, where, "failure" if category(ev) == "failed" else "error", ev
+                )
+            if kind == "passed" or (kind == "report" and ev.get("when") not in ("setup", "call")):
+                open_tests.pop(nodeid, None)
+    if in_flight:
+        where = open_tests.get(in_flight) or (in_flight.partition("::")[0], None)
+        yield _failure(in_flight, where, "error", {"msg": why})
 
 
-def _failure(case: ET.Element, bad: ET.Element) -> Failure:
-    file = case.get("file") or ""
-    classname, name = case.get("classname") or "", case.get("name") or ""
-    text = bad.text or ""
+def _failure(
+    nodeid: str, where: tuple[str, int | None], kind: Literal["failure", "error"], ev: Any
+) -> Failure:
+    file, line0 = where
+    msg = ev.get("msg") if isinstance(ev.get("msg"), str) else ""
+    text = ev.get("text") if isinstance(ev.get("text"), str) else ""
+    when = ev.get("when")
+    if kind == "error" and isinstance(when, str) and when in ("setup", "teardown"):
+        msg = f"error at {when}: {msg}" if msg else f"error at {when}"
     line = _failing_line(file, text)
-    if line is None and (case.get("line") or "").isdigit():
-        line = int(case.get("line") or 0) + 1  # JUnit's line is 0-based, as pytest's
-    message = bad.get("message") or ""
-    if bad.tag == "error" and text:
-        message = f"{message}\n{text}" if message else text
-    return Failure(
-        name=f"{classname}.{name}" if classname else name,
-        file=file,
-        line=line,
-        kind="failure" if bad.tag == "failure" else "error",
-        message=message.strip(),
-    )
+    if line is None and line0 is not None:
+        line = line0 + 1
+    return Failure(name=nodeid, file=file, line=line, kind=kind, message=msg.strip() or kind)
 
 
 def _failing_line(file: str, text: str) -> int | None:
@@ -244,7 +267,7 @@ def build_summary(
             if shown < total_failures:
                 out.append(
                     f"\n_{total_failures - shown} more not shown: the step summary is "
-                    "limited to 1 MiB; all are in the bundle's results/junit.xml._\n"
+                    "limited to 1 MiB; all are in the bundle's results/results.jsonl._\n"
                 )
     return "".join(out)
 
@@ -268,15 +291,20 @@ def publish(
     name = provider(environ)
     if name != "github":
         return Published(name, (), None, 0, ())
-    junit = run_dir / "results" / "junit.xml"
+    stream = run_dir / "results" / "results.jsonl"
+    base = _rootdir(stream) or project
     workspace = environ.get("GITHUB_WORKSPACE")
+
+    def listed() -> Iterator[Failure]:
+        return failures(stream, run.in_flight, run.status_reason)
+
     total, first = 0, list[str]()
-    for f in failures(junit):  # one pass to count, a second (below) to list: bounded memory
+    for f in listed():  # one pass to count, a second (below) to list: bounded memory
         total += 1
         if len(first) < MAX_ANNOTATIONS:
-            first.append(annotation(f, path=_repo_path(f.file, project, workspace)))
+            first.append(annotation(f, path=_repo_path(f.file, base, workspace)))
     notes: list[str] = []
-    rows = (failure_row(f, _repo_path(f.file, project, workspace)) for f in failures(junit))
+    rows = (failure_row(f, _repo_path(f.file, base, workspace)) for f in listed())
     written, path = 0, environ.get("GITHUB_STEP_SUMMARY")
     if path:
         written, warning = _append_summary(Path(path), run, rows, total)
@@ -284,9 +312,26 @@ def publish(
     return Published(name, tuple(first), Path(path) if path else None, written, tuple(notes))
 
 
-def _repo_path(file: str, project: Path, workspace: str | None) -> str:
+def _rootdir(stream: Path) -> Path | None:
+    """pytest's rootdir, which the stream's file names are relative to."""
+    try:
+        with open(stream, "rb") as fh:
+            for raw in fh:
+                ev = json.loads(raw)
+                if isinstance(ev, dict) and ev.get("ev") == "session":
+                    config = ev.get("config")
+                    root = config.get("rootdir") if isinstance(config, dict) else None
+                    return Path(root) if isinstance(root, str) and root else None
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _repo_path(file: str, base: Path, workspace: str | None) -> str:
     """A test file as GitHub wants it in an annotation: relative to the checkout, `/`."""
-    full = (project / file).resolve()
+    if not file:
+        return ""
+    full = (base / file).resolve()
     if workspace:
         try:
             return full.relative_to(Path(workspace).resolve()).as_posix()
