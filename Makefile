@@ -5,13 +5,14 @@ VENV := .venv
 # their programs in Scripts/, and the interpreter is `python`.
 ifeq ($(OS),Windows_NT)
 PYTHON ?= python
-BIN := $(VENV)/Scripts
+VBIN := Scripts
 EXE := .exe
 else
 PYTHON ?= python3
-BIN := $(VENV)/bin
+VBIN := bin
 EXE :=
 endif
+BIN := $(VENV)/$(VBIN)
 STAMP := $(VENV)/.installed
 
 .PHONY: install repro test lint format bench clean conformance-venvs
@@ -22,11 +23,19 @@ CONFORMANCE := .venv-conformance
 CONFORMANCE_STAMPS := $(foreach v,7.4 8 9,$(CONFORMANCE)/pytest-$(v)/.installed)
 
 $(CONFORMANCE)/pytest-%/.installed: tests/conformance/requirements-pytest%.txt
-	@test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
-	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@test -x $(@D)/$(VBIN)/python$(EXE) || $(PYTHON) -m venv $(@D)
+	$(@D)/$(VBIN)/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
 conformance-venvs: $(CONFORMANCE_STAMPS)
+
+# pytest and its dependencies as wheels, for the tests that install a lock offline
+# (repro replay): `--find-links .wheelhouse --no-index`.
+WHEELHOUSE := .wheelhouse
+$(WHEELHOUSE)/.filled: $(STAMP)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --dest $(WHEELHOUSE) \
+		"pytest==$$($(BIN)/python -c 'import pytest; print(pytest.__version__)')"
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python$(EXE) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint $(CONFORMANCE_STAMPS)
+test: $(STAMP) lint $(CONFORMANCE_STAMPS) $(WHEELHOUSE)/.filled
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
@@ -54,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(CONFORMANCE) outputs/runs outputs/bundles outputs/latest
+	rm -rf $(VENV) $(CONFORMANCE) $(WHEELHOUSE) outputs/runs outputs/bundles outputs/latest
