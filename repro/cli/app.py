@@ -59,7 +59,7 @@ def _one_line(text: str) -> str:
 
 def _sentence(text: str) -> str:
     """click's message as the <what> of our line: lower-case start, no final full stop."""
-    msg = _one_line(text).rstrip(".")
+    msg = _one_line(text).rstrip(".").replace(". Did you mean", "; did you mean")
     return msg[:1].lower() + msg[1:]
 
 
@@ -84,7 +84,9 @@ def _config_value_error(exc: click.BadParameter) -> str | None:
 def describe(exc: BaseException) -> tuple[str, int]:
     """What to print after `repro: error: ` and the exit code, for any failure."""
     if isinstance(exc, ReproError):
-        return _one_line(exc.diagnostics()), exc.exit_code
+        # Every line says what to do: an error raised without a hint points at the help.
+        hint = exc.hint or _usage_hint(click.get_current_context(silent=True))
+        return f"{_one_line(exc.message)} ({_one_line(hint)})", exc.exit_code
     if isinstance(exc, click.BadParameter):
         from_config = _config_value_error(exc)
         if from_config is not None:
@@ -176,7 +178,7 @@ def _config_path(explicit: Path | None, project: str | None) -> tuple[Path, bool
     return Path(project or ".") / "pyproject.toml", False
 
 
-@click.group(cls=ReproGroup, context_settings=CONTEXT, invoke_without_command=True)
+@click.group("repro", cls=ReproGroup, context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(__version__, "-V", "--version", prog_name="repro")
 @click.option(
     "--config",
