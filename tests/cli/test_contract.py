@@ -242,7 +242,7 @@ def _interrupted_run(proj: Path, sig: int) -> tuple[int, str]:
         if "sleeping" in line:
             break
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     return proc.returncode, err
 
 
