@@ -66,6 +66,8 @@ def default_map(table: dict[str, Any], commands: Mapping[str, Any], source: Path
     used: set[str] = set()
     for name, cmd in commands.items():
         for param in getattr(cmd, "params", []):
+            if not getattr(param, "expose_value", True):
+                continue  # `--config` itself: a file cannot name another file
             for opt in getattr(param, "opts", []):
                 key = opt.lstrip("-")
                 if opt.startswith("--") and key in table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import opt_json, opt_project_of
@@ -41,8 +42,10 @@ def pack(
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
 
-    outputs = project / "outputs" if project else workspace.project_outputs(run_dir)
-    outputs = outputs or Path("outputs")
+    # --project on the command line wins; one from [tool.repro] yields to the run's own.
+    explicit = click.get_current_context().get_parameter_source("project")
+    outputs = project / "outputs" if project and explicit is ParameterSource.COMMANDLINE else None
+    outputs = outputs or workspace.project_outputs(run_dir) or (project or Path(".")) / "outputs"
     res = do_pack(run_dir, out_dir=out_dir or outputs / "bundles", store=store)
     if res.path.parent.resolve() == (outputs / "bundles").resolve():
         workspace.write_index(outputs)
