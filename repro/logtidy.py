@@ -19,9 +19,9 @@ combined log, so it cannot be rebuilt from the other two and is kept whole.
 
 from __future__ import annotations
 
-import filecmp
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 # CSI sequences (colours, cursor moves) and OSC sequences (titles, hyperlinks).
@@ -62,21 +62,20 @@ def strip_colour(logs: Path) -> bool:
     return True
 
 
-def share_identical(logs: Path) -> str | None:
-    """Hard-link the combined log to the one stream it equals; the stream's name, or None."""
-    combined = logs / COMBINED
-    if not combined.is_file():
+def share_identical(logs: Path, sha256: Mapping[str, str]) -> str | None:
+    """Hard-link the combined log to a stream with the same bytes; that stream's name, or None.
+
+    `sha256` maps file names in `logs` to their digests, which the run computes
+    for its records anyway, so finding the twin costs no extra read.
+    """
+    combined = sha256.get(COMBINED)
+    twin = next((n for n in STREAMS if combined is not None and sha256.get(n) == combined), None)
+    if twin is None:
         return None
-    for name in STREAMS:
-        other = STREAMS[1 - STREAMS.index(name)]
-        if (logs / other).is_file() and (logs / other).stat().st_size == 0:
-            source = logs / name
-            if source.is_file() and filecmp.cmp(source, combined, shallow=False):
-                tmp = logs / f".{COMBINED}.link"
-                try:
-                    os.link(source, tmp)
-                except OSError:  # a filesystem without hard links keeps both copies
-                    return None
-                os.replace(tmp, combined)
-                return name
-    return None
+    tmp = logs / f".{COMBINED}.link"
+    try:
+        os.link(logs / twin, tmp)
+    except OSError:  # a filesystem without hard links keeps both copies
+        return None
+    os.replace(tmp, logs / COMBINED)
+    return twin

@@ -234,7 +234,6 @@ def _run_into(
 
     logtidy.strip_colour(staging / "logs")
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
-    logtidy.share_identical(staging / "logs")
 
     lock_info, lock_drift = None, None
     if opts.lock_path is not None and opts.lock_path.is_file():
@@ -260,6 +259,8 @@ def _run_into(
         if (staging / rel).is_file():
             digest, size = sha256_file(staging / rel)
             files[rel] = {"size": size, "sha256": digest}
+    log_digests = {r[len("logs/") :]: str(f["sha256"]) for r, f in files.items() if "logs/" in r}
+    logtidy.share_identical(staging / "logs", log_digests)
 
     counts = res.counts
     metadata = records.validate(
