@@ -303,3 +303,9 @@ def test_click_exceptions_all_map_to_one_line():
     ):
         message, code = describe(exc)
         assert code == 2 and ERROR_LINE.fullmatch(f"repro: error: {message}")
+
+
+def test_group_help_lists_the_same_exit_codes_as_the_readme(cli):
+    text = " ".join(cli("--help").stdout.split())
+    listed = text.split("Exit codes:", 1)[1].split(".", 1)[0]
+    assert {int(n) for n in re.findall(r"\b(\d+) [a-z]", listed)} == set(readme_exit_codes())

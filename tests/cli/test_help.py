@@ -127,3 +127,22 @@ def test_readme_table_lists_every_command():
     table = (ROOT / "README.md").read_text().split("## What it does", 1)[1].split("\n\n")[1]
     listed = set(re.findall(r"^\| `repro (\w+)", table, re.M))
     assert listed == set(COMMANDS)
+
+
+def test_shell_completion_as_documented():
+    doc = (ROOT / "docs/cli.md").read_text()
+    assert 'eval "$(_REPRO_COMPLETE=bash_source repro)"' in doc
+    env = {**os.environ, "_REPRO_COMPLETE": "bash_source"}
+    script = subprocess.run(
+        [sys.executable, "-m", "repro"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "complete " in script.stdout and "_REPRO_COMPLETE=bash_complete" in script.stdout
+    env = {**os.environ, "_REPRO_COMPLETE": "bash_complete", "COMP_WORDS": "repro ve"}
+    words = subprocess.run(
+        [sys.executable, "-m", "repro"],
+        env={**env, "COMP_CWORD": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert words.stdout.split() == ["plain,verify"]
