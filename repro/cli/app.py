@@ -212,12 +212,12 @@ def main(ctx: click.Context, config_path: Path | None, color: colour.Mode) -> No
     from repro import config
 
     colour.set_mode(color)
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
-        ctx.exit(0)
     path, required = _config_path(config_path, _scan.project)
     if required and not path.is_file():
         raise UsageError(f"config file not found: {path}", hint="check the path given to --config")
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     ctx.meta[_META_CONFIG] = path
     table = config.load(path)
     if table:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.options import opt_json, opt_project_of
+from repro.cli.options import opt_json
 from repro.errors import EXIT_BAD, EXIT_OK, UsageError
 
 
@@ -22,7 +22,12 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     help="The digest you were given (sha256:<hex>); the bundle must match it.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings (such as lock drift) as failures.")
-@opt_project_of("the bundle")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With no BUNDLE: check the newest bundle of this project [default: .].",
+)
 @opt_json
 @handle_errors
 def verify(

@@ -127,6 +127,7 @@ def test_config_accepted_after_the_command_and_a_bad_value_names_file_and_key(
         ["clean", "--project", "nowhere"],
         ["frobnicate"],
         ["--config", "missing.toml", "run"],
+        ["--config", "missing.toml"],
         ["run", "--config", "missing.toml"],
         ["verify", "a.zip", "b.zip", "--expect", "sha256:" + "0" * 64],
     ],
