@@ -49,9 +49,15 @@ class CleanResult:
 
 
 def _size(path: Path) -> int:
+    """Bytes freed by removing `path`: a hard-linked log counts once."""
     if path.is_file():
         return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    seen: dict[tuple[int, int], int] = {}
+    for p in path.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            seen[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(seen.values())
 
 
 def _bundle_status(b: Bundle) -> str:

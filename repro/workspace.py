@@ -59,7 +59,7 @@ def ensure(outputs: Path) -> None:
         outputs.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentProblem(
-            f"cannot create {outputs}: {exc.strerror}",
+            f"cannot create the outputs folder {outputs}: {exc.strerror}",
             hint="make it writable or pass --outputs DIR",
         ) from exc
     if not (outputs / ".gitignore").exists():
