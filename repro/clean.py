@@ -20,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from repro.errors import EnvironmentProblem
 from repro.workspace import Bundle, Run, inventory
 
 BUSY_SECONDS = 600
@@ -121,10 +122,16 @@ def plan(
 
 
 def _remove(item: Item) -> None:
-    if item.path.is_dir() and not item.path.is_symlink():
-        shutil.rmtree(item.path)
-    else:
-        item.path.unlink(missing_ok=True)
+    try:
+        if item.path.is_dir() and not item.path.is_symlink():
+            shutil.rmtree(item.path)
+        else:
+            item.path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot remove {item.path}: {exc.strerror}",
+            hint="check its permissions, then run `repro clean` again",
+        ) from exc
 
 
 def _repoint_latest(outputs: Path) -> None:

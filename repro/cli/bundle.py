@@ -9,7 +9,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished, verify_line
+from repro.cli.render import announce, finished, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -60,6 +60,6 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             }
         )
     else:
-        click.echo(f"{packed.path}\n{packed.digest}")
+        click.echo(f"{shown(packed.path)}\n{packed.digest}")
         say(verify_line(packed.path, packed.digest), "note")
     sys.exit(res.exit_code)

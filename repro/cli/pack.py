@@ -9,7 +9,7 @@ from click.core import ParameterSource
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import opt_json, opt_project_of
-from repro.cli.render import verify_line
+from repro.cli.render import shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -60,5 +60,5 @@ def pack(
             }
         )
     else:
-        click.echo(f"{res.path}\n{res.digest}")
+        click.echo(f"{shown(res.path)}\n{res.digest}")
         say(verify_line(res.path, res.digest), "note")

@@ -105,5 +105,15 @@ def run_summary(res: Any) -> dict[str, Any]:
     }
 
 
+def shown(path: Path) -> str:
+    """A path for people: relative to the current folder when inside it, else absolute.
+    (--json always gives absolute paths: contract.abspath.)"""
+    import os
+
+    full = os.path.abspath(path)
+    rel = os.path.relpath(full)
+    return full if rel == ".." or rel.startswith(".." + os.sep) else rel
+
+
 def verify_line(bundle: Path, digest: str) -> str:
-    return f"repro: verify with: repro verify {bundle} --expect {digest}"
+    return f"repro: verify with: repro verify {shown(bundle)} --expect {digest}"

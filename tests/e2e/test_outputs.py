@@ -179,7 +179,7 @@ def test_forced_colour_reaches_the_terminal_not_the_logs(project):
         re.sub(rb"\x1b\[[0-?]*[ -/]*[@-~]", b"", raw) == (logs / "pytest_output.txt").read_bytes()
     )
     bundle = res.stdout.splitlines()[-2]
-    verified = run_repro("verify", bundle)
+    verified = run_repro("verify", bundle, cwd=proj)
     assert verified.returncode == 0, verified.stdout
 
 
