@@ -129,16 +129,27 @@ def handle_errors(fn: F) -> F:
 
 class ReproCommand(click.Command):
     """What every command gets: `--config` documented and accepted after the command
-    (moved in front by argv.scan), and its first help sentence shown whole in `repro --help`."""
+    and `--color` (moved in front by argv.scan), and its first help sentence shown whole
+    in `repro --help`."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        config = click.Option(
-            ["--config"],
-            metavar="FILE",
-            expose_value=False,
-            help="Read option defaults from FILE's [tool.repro] (also before the command).",
-        )
-        return [*super().get_params(ctx), config]
+        # Parsed by the group (argv.scan moves them there); listed here so that each
+        # command's help shows them.
+        group = [
+            click.Option(
+                ["--config"],
+                metavar="FILE",
+                expose_value=False,
+                help="Read option defaults from FILE's [tool.repro].",
+            ),
+            click.Option(
+                ["--color"],
+                type=click.Choice(colour.MODES),
+                expose_value=False,
+                help="Colour on a terminal unless NO_COLOR (auto), always or never.",
+            ),
+        ]
+        return [*super().get_params(ctx), *group]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:

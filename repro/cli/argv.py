@@ -3,7 +3,9 @@ must know before it parses a command's options.
 
 `[tool.repro]` becomes click's default_map in the group's callback, which runs
 before the command's own options are parsed; so `--config FILE` and
-`--project DIR` written after the command name are looked up here.
+`--project DIR` written after the command name are looked up here, and the
+group's `--config` and `--color` are moved in front of the command name (people
+write `repro run --color never` as often as `repro --color never run`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ GROUP_VALUE_OPTIONS = ("--config", "--color")
 
 @dataclass(frozen=True)
 class Scan:
-    args: list[str]  # with every `--config` moved in front of the command name
+    args: list[str]  # with every `--config`/`--color` moved in front of the command name
     command: str | None
     project: str | None  # `--project DIR` given to the command
     wants_json: bool  # `--json` given before any `--`
@@ -71,8 +73,10 @@ def scan(args: list[str]) -> Scan:
     if at is None:
         return Scan(list(args), None, None, wants_json)
     head, command, rest = args[:at], args[at], args[at + 1 :]
-    rest, configs = _take(rest, "--config")
-    moved = [x for value in configs for x in ("--config", value)]
+    moved: list[str] = []
+    for name in GROUP_VALUE_OPTIONS:
+        rest, values = _take(rest, name)
+        moved += [x for value in values for x in (name, value)]
     return Scan(
         [*head, *moved, command, *rest], command, _last_value(rest, "--project"), wants_json
     )

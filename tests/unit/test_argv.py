@@ -16,6 +16,12 @@ from repro.cli.argv import scan
         (["run", "--project", "p", "--", "--config", "x"], None, "p", False),
         (["run", "--", "--json", "--project", "x"], None, None, False),
         (["--config", "a.toml", "pack", "d", "--project=q"], None, "q", False),
+        (
+            ["run", "--color", "never", "--", "--color=yes"],
+            ["--color", "never", "run", "--", "--color=yes"],
+            None,
+            False,
+        ),
         ([], [], None, False),
     ],
 )
