@@ -149,7 +149,9 @@ class ReproCommand(click.Command):
                 help="Colour on a terminal unless NO_COLOR (auto), always or never.",
             ),
         ]
-        return [*super().get_params(ctx), *group]
+        params = super().get_params(ctx)
+        own = [p for p in params if p.name != "help"]
+        return [*own, *group, *(p for p in params if p.name == "help")]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:
