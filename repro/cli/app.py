@@ -150,8 +150,8 @@ class ReproCommand(click.Command):
             ),
         ]
         params = super().get_params(ctx)
-        own = [p for p in params if p.name != "help"]
-        return [*own, *group, *(p for p in params if p.name == "help")]
+        helps = [p for p in params if set(ctx.help_option_names) & set(getattr(p, "opts", ()))]
+        return [*(p for p in params if p not in helps), *group, *helps]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:
