@@ -19,6 +19,8 @@ from typing import Any
 from repro.errors import EnvironmentProblem
 from repro.fsutil import write_bytes
 
+CACHE = ".index-cache.json"
+
 GITIGNORE = """\
 # Written by repro on first use: everything repro generates here stays out of git.
 # Files you add yourself are not listed, so git still sees them.
@@ -27,6 +29,7 @@ bundles/
 latest
 latest.txt
 index.md
+.index-cache.json
 README.md
 .gitignore
 """
@@ -122,35 +125,55 @@ def _bundles(outputs: Path) -> dict[str, list[Bundle]]:
     return out
 
 
-def _run(path: Path, run_id: str, bundles: list[Bundle]) -> Run:
+def _run(path: Path, run_id: str, bundles: list[Bundle], cache: dict[str, Any]) -> Run:
     if path.name.startswith("."):
         return Run(run_id, path, "abandoned", {}, None, path.stat().st_mtime, tuple(bundles))
-    stamp = _read_stamp_and_meta(path)
+    summary = _summary(path, cache)
     return Run(
         run_id,
         path,
-        str(stamp.get("status", "unreadable")),
-        {k: v for k, v in stamp.get("counts", {}).items() if v},
-        stamp.get("started"),
+        str(summary["status"]),
+        {k: v for k, v in summary["counts"].items() if v},
+        summary["started"],
         path.stat().st_mtime,
         tuple(bundles),
     )
 
 
-def _read_stamp_and_meta(path: Path) -> dict[str, Any]:
-    meta = _read_json(path / "run_metadata.json")
+def _summary(path: Path, cache: dict[str, Any]) -> dict[str, Any]:
+    """Status, counts and start of a run. A finished run never changes, and its
+    run_metadata.json holds every test id (megabytes for a large suite), so the
+    summary is read once and kept in outputs/.index-cache.json, keyed by the
+    record's size and mtime."""
+    meta_path = path / "run_metadata.json"
+    try:
+        st = meta_path.stat()
+        key = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        key = "missing"
+    hit = cache.get(path.name)
+    if isinstance(hit, dict) and hit.get("key") == key:
+        return hit
+    meta = _read_json(meta_path)
     stamp = _read_json(path / "run_stamp.json")
-    return {
+    counts = meta.get("counts")
+    summary = {
+        "key": key,
         "status": stamp.get("status", meta.get("status", "unreadable")),
-        "counts": meta.get("counts") if isinstance(meta.get("counts"), dict) else {},
+        "counts": counts if isinstance(counts, dict) else {},
         "started": meta.get("started", stamp.get("created")),
     }
+    cache[path.name] = summary
+    return summary
 
 
-def inventory(outputs: Path) -> Inventory:
+def inventory(outputs: Path, *, save_cache: bool = False) -> Inventory:
     """Every run folder, abandoned staging folder and bundle under outputs/."""
     bundles = _bundles(outputs)
     runs: dict[str, Run] = {}
+    cache_path = outputs / CACHE
+    cache = _read_json(cache_path)
+    before = json.dumps(cache, sort_keys=True)
     folder = outputs / "runs"
     for p in folder.iterdir() if folder.is_dir() else ():
         if not p.is_dir() or p.is_symlink():
@@ -159,11 +182,14 @@ def inventory(outputs: Path) -> Inventory:
         run_id = p.name[1 : -len(".partial")] if partial else p.name
         if p.name.startswith(".") and not partial:
             continue
-        runs[run_id] = _run(p, run_id, bundles.get(run_id, []))
+        runs[run_id] = _run(p, run_id, bundles.get(run_id, []), cache)
     for run_id, bs in bundles.items():
         if run_id not in runs:
             mtime = max(b.mtime for b in bs)
             runs[run_id] = Run(run_id, None, "bundled", {}, None, mtime, tuple(bs))
+    cache = {k: v for k, v in cache.items() if k in runs}  # removed runs leave the cache
+    if save_cache and json.dumps(cache, sort_keys=True) != before:
+        write_bytes(cache_path, json.dumps(cache, sort_keys=True).encode())
     ordered = sorted(runs.values(), key=lambda r: r.run_id, reverse=True)
     return Inventory(outputs, tuple(ordered))
 
@@ -197,5 +223,5 @@ def write_index(outputs: Path) -> Path:
     """Regenerate outputs/index.md (and the .gitignore and README.md if missing)."""
     ensure(outputs)
     path = outputs / "index.md"
-    write_bytes(path, render_index(inventory(outputs)).encode())
+    write_bytes(path, render_index(inventory(outputs, save_cache=True)).encode())
     return path

@@ -59,6 +59,13 @@ def test_index_is_rewritten_after_each_run_and_a_user_gitignore_is_kept(project)
     rows = [line for line in index.splitlines() if "| failed |" in line]
     assert len(rows) == 2 and all("1 failed" in r and "1 passed" in r for r in rows)
     assert (proj / "outputs/.gitignore").read_text() == "# mine\n"
+    # the summaries of finished runs are read once and cached; a broken cache is rebuilt
+    cache = json.loads((proj / "outputs/.index-cache.json").read_text())
+    assert sorted(v["status"] for v in cache.values()) == ["failed", "failed"]
+    (proj / "outputs/.index-cache.json").write_text("{not json")
+    from repro.workspace import write_index
+
+    assert write_index(proj / "outputs").read_text().count("| failed |") == 2
 
 
 def _fake_runs(outputs: Path, template: Path, spec: list[tuple[str, str, bool]]) -> None:
