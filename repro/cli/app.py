@@ -31,7 +31,7 @@ from repro.errors import EXIT_INTERRUPTED, EXIT_USAGE, ReproError, UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 # 80 columns: what a terminal opens with, and what docs/cli.md is rendered at.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
-_META_CONFIG = "repro.config"
+META_CONFIG = "repro.config"
 _scan = argv.Scan([], None, None, False)  # the command line being handled
 
 
@@ -75,7 +75,7 @@ def _config_value_error(exc: click.BadParameter) -> str | None:
         return None
     if ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT_MAP:
         return None
-    source = ctx.find_root().meta.get(_META_CONFIG, "pyproject.toml")
+    source = ctx.find_root().meta.get(META_CONFIG, "pyproject.toml")
     key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
     value = (ctx.default_map or {}).get(param.name)
     return f"`{key} = {json.dumps(value)}` in [tool.repro] of {source}: {_sentence(exc.message)}"
@@ -231,7 +231,7 @@ def main(ctx: click.Context, config_path: Path | None, color: colour.Mode) -> No
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.meta[_META_CONFIG] = path
+    ctx.meta[META_CONFIG] = path
     table = config.load(path)
     if table:
         assert isinstance(ctx.command, click.Group)

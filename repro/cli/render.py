@@ -11,6 +11,7 @@ from repro.cli.app import now, say
 # How many failures and stderr lines `-q` names before saying how many more there are.
 QUIET_FAILURES = 20
 QUIET_STDERR_LINES = 5
+MESSAGE_WIDTH = 160
 
 
 def lock_summary(res: Any) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def failures(results_jsonl: Path) -> list[str]:
                 continue
             if ev.get("ev") == "report" and ev.get("outcome") == "failed":
                 word = "FAILED" if ev.get("when") == "call" else "ERROR"
-                out.setdefault(str(ev.get("id")), f"{word} {ev.get('id')} - {ev.get('msg', '')}")
+                out.setdefault(str(ev.get("id")), f"{word} {ev.get('id')} - {_first(ev)}")
             elif ev.get("ev") == "collect_error":
                 out.setdefault(str(ev.get("id")), f"ERROR collecting {ev.get('id')}")
     lines = [line.rstrip(" -") for line in out.values()]
@@ -79,6 +80,13 @@ def failures(results_jsonl: Path) -> list[str]:
         extra = len(lines) - QUIET_FAILURES
         lines = [*lines[:QUIET_FAILURES], f"... and {extra} more (see results/results.jsonl)"]
     return lines
+
+
+def _first(ev: dict[str, Any]) -> str:
+    """The first line of the failure message, as pytest's short summary shows it."""
+    lines = str(ev.get("msg") or "").strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= MESSAGE_WIDTH else first[: MESSAGE_WIDTH - 3] + "..."
 
 
 def stderr_tail(path: Path) -> list[str]:
