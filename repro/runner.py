@@ -94,7 +94,7 @@ def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[str,
     rc = cap.returncode
     if cap.timed_out:
         return "timed-out", f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
-    if cap.terminated:
+    if cap.terminated and rc != 0:  # rc 0: the suite had finished when the signal came
         return "killed", "repro was sent SIGTERM from outside and stopped the suite"
     if cap.interrupted:
         return "interrupted", "interrupted by the user"
