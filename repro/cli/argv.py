@@ -10,14 +10,13 @@ write `repro run --color never` as often as `repro --color never run`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Group options that take a value, so that their value is not taken for the command name.
 GROUP_VALUE_OPTIONS = ("--config", "--color")
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):  # not a dataclass: `repro --help` need not import dataclasses
     args: list[str]  # with every `--config`/`--color` moved in front of the command name
     command: str | None
     project: str | None  # `--project DIR` given to the command
