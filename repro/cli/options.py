@@ -231,6 +231,7 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
     import re
 
     from repro.capture import StopPolicy
+    from repro.cli.colour import pytest_color_args
     from repro.lock import DRIFT_IGNORE
     from repro.redact import DEFAULT_ENV_ALLOW, strip_url_credentials
     from repro.runner import RunOptions
@@ -240,8 +241,6 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
             re.compile(pattern)
         except re.error as exc:
             raise click.BadParameter(f"{pattern!r}: {exc}", param_hint="--redact") from exc
-    from repro.cli.colour import pytest_color_args
-
     project: Path = kw["project"]
     err = sys.stderr.buffer
     # With --json, stdout carries the JSON object alone; test output goes to stderr.
