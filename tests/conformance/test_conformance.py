@@ -191,6 +191,17 @@ def test_counts_junit_and_verify_agree_with_pytest(
     assert meta["counts_source"] == "pytest"
     assert meta["pytest"]["version"].startswith(pytest_version)
 
+    # The collection as pytest announced it ("collected N items", xdist's "[N items]").
+    announced = re.search(r"collected (\d+) items?|\[(\d+) items?\]", got.output)
+    assert announced, got.output[:2000]
+    assert meta["collection"]["n"] == int(announced[1] or announced[2])
+    if name == "xdist-worker-crash":
+        (crash,) = meta["crashed_workers"]
+        assert crash["test"] == "test_crash.py::test_kills_worker"
+        assert f"worker {crash['worker']!r} crashed" in got.output
+    else:
+        assert meta["crashed_workers"] == []
+
     # 2. JUnit: pytest's cases, in pytest's order, with pytest's outcome elements.
     ours = got.run_dir / "results/junit.xml"
     assert cases_of(ours) == cases_of(got.theirs)
