@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,9 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         # mkstemp makes the file private (0600); give it the mode open() would have.
-        os.fchmod(fd, 0o666 & ~_umask())
+        # (Windows has no such modes, and no os.fchmod before Python 3.13.)
+        if sys.platform != "win32":
+            os.fchmod(fd, 0o666 & ~_umask())
     except OSError as exc:
         raise _explain(exc, path) from exc
     try:

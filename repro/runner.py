@@ -18,15 +18,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, codestate, envinfo, junit, records, results
-from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
+from repro import (
+    __version__,
+    capture,
+    codestate,
+    envinfo,
+    junit,
+    logtidy,
+    platforms,
+    records,
+    results,
+)
+from repro.errors import (
+    EXIT_BAD,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EnvironmentProblem,
+    UsageError,
+)
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, compare
 from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
-LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
+# pytest_output.ansi: pytest's raw bytes, only when it wrote colour (logtidy.py).
+LOG_FILES = (
+    "logs/stdout.log",
+    "logs/stderr.log",
+    "logs/pytest_output.txt",
+    "logs/pytest_output.ansi",
+)
 RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
 
 
@@ -81,6 +104,8 @@ def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[str,
     rc = cap.returncode
     if cap.timed_out:
         return "timed-out", f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
+    if cap.terminated and rc != 0:  # rc 0: the suite had finished when the signal came
+        return "killed", "repro was sent SIGTERM from outside and stopped the suite"
     if cap.interrupted:
         return "interrupted", "interrupted by the user"
     if cap.signal is not None:
@@ -222,6 +247,7 @@ def _run_into(
     junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
+    logtidy.strip_colour(staging / "logs")
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
 
     lock_info, lock_drift, tooling = None, None, None
@@ -248,6 +274,8 @@ def _run_into(
         if (staging / rel).is_file():
             digest, size = sha256_file(staging / rel)
             files[rel] = {"size": size, "sha256": digest}
+    log_digests = {r[len("logs/") :]: str(f["sha256"]) for r, f in files.items() if "logs/" in r}
+    logtidy.share_identical(staging / "logs", log_digests)
 
     counts = res.counts
     metadata = records.validate(
@@ -291,6 +319,7 @@ def _run_into(
             "kill_sequence": [vars(s) for s in cap.kill_sequence],
             "group_cleanup": [vars(s) for s in cap.group_cleanup],
             "output_abandoned": cap.output_abandoned,
+            "capture_backend": cap.backend,
             "files": files,
             "drift": lock_drift,
             "tooling": tooling,
@@ -330,7 +359,7 @@ def _run_into(
     run_dir = staging.with_name(run_id)
     try:
         os.replace(staging, run_dir)
-        _point_latest(opts.outputs, run_dir)
+        platforms.point_latest(opts.outputs, run_dir)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot finish the run folder {run_dir}: {exc.strerror}") from exc
     if git is None:
@@ -340,7 +369,7 @@ def _run_into(
         run_dir=run_dir,
         status=status,
         status_reason=reason,
-        exit_code=exit_code_for(status),
+        exit_code=EXIT_TERMINATED if cap.terminated else exit_code_for(status),
         pytest_exit_code=cap.returncode,
         signal=cap.signal,
         counts=counts,
@@ -389,7 +418,7 @@ def _include_lock(
     if pylock.is_file():
         shutil.copyfile(pylock, staging / "pylock.toml")
     lock_record = lock_path.with_name(lock_path.name + ".json")
-    text = lock_path.read_text()
+    text = lock_path.read_text(encoding="utf-8")
     # A lock made without repro has no record: its hashes say which kind it is.
     kind = "pip-compile" if "--hash=sha256:" in text else "snapshot"
     record = _lock_record(lock_record)
@@ -413,7 +442,7 @@ def _lock_record(path: Path) -> dict[str, Any] | None:
     import json
 
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return record if not records.schema_errors(record, "lock") else None
@@ -423,19 +452,6 @@ def _copy_schemas(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in records.SCHEMA_NAMES:
         shutil.copyfile(records.schema_dir() / f"{name}.schema.json", dest / f"{name}.schema.json")
-
-
-def _point_latest(outputs: Path, run_dir: Path) -> None:
-    """outputs/latest -> runs/<run_id>, replaced atomically."""
-    link = outputs / "latest"
-    tmp = outputs / f".latest.{run_dir.name}"
-    try:
-        os.symlink(os.path.relpath(run_dir, outputs), tmp)
-        os.replace(tmp, link)
-    except OSError:
-        if tmp.is_symlink():
-            tmp.unlink()
-        (outputs / "latest.txt").write_text(run_dir.name + "\n")
 
 
 def _redact_logs(staging: Path, patterns: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, publish_ci, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -22,17 +22,21 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
-    complete, valid bundle. With --json, stdout carries only
-    {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+    complete, valid bundle. With --json, stdout carries one object
+    (schemas/cli/bundle.schema.json) and the test output goes to stderr.
+    Under GitHub Actions it also appends a summary to $GITHUB_STEP_SUMMARY and
+    annotates failed tests (docs/ci.md).
 
     \b
     Example:
-      repro bundle -- -q
-      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
+      repro bundle --no-lock -- -q
+      repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
+        --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import runner
+    from repro import runner, workspace
     from repro.bundle import pack as do_pack
+    from repro.cli.contract import abspath
 
     lock_path = None
     if not no_lock:
@@ -40,21 +44,24 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             lres = lockmod.lock(lock_options(kw))
         except lockmod.ForeignLock as exc:
             # The project's own lock is evidence too: bundle it as it is.
-            say(f"repro: warning: {exc.path} was not written by repro: bundled as it is")
+            say(f"repro: warning: {exc.path} was not written by repro: bundled as it is", "warning")
             lock_path = exc.path
         else:
             for w in lres.warnings:
-                say(f"repro: warning: {w}")
+                say(f"repro: warning: {w}", "warning")
             say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
             lock_path = lres.path
     opts = run_options(kw, lock_path)
+    workspace.ensure(opts.outputs)
     res = runner.run(opts, on_start=announce)
-    finished(res)
+    finished(res, quiet=kw["quiet"])
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
+    workspace.write_index(opts.outputs)
     if kw["as_json"]:
         emit_json(
             {
-                "bundle": str(packed.path),
+                "bundle": abspath(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
                 "exit_code": res.exit_code,
@@ -62,6 +69,6 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             }
         )
     else:
-        click.echo(f"{packed.path}\n{packed.digest}")
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
+        click.echo(f"{shown(packed.path)}\n{packed.digest}")
+        say(verify_line(packed.path, packed.digest), "note")
     sys.exit(res.exit_code)

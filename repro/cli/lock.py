@@ -30,15 +30,14 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
 
     By default the lock holds what the tests need: requirements.in if there is
     one, else the runtime dependencies plus the first extra, dependency group or
-    requirements/<name>.in named test, tests, testing or dev (docs/lock.md). A
-    failed resolve never replaces a hashed lock, and a lock repro did not write
-    is never replaced without --force.
+    requirements/<name>.in named test, tests, testing or dev, else the installed
+    environment (docs/lock.md). A failed resolve never replaces a hashed lock,
+    and a lock repro did not write is never replaced without --force.
 
     \b
     Example:
-      repro lock                                  # what the tests need
-      repro lock --group tests -o locks/tests.txt # one group, to another file
       repro lock --no-index --find-links wheels/  # offline, from a wheelhouse
+      repro lock -o locks/tests.txt --no-index --find-links wheels/  # elsewhere
     """
     from repro import lock as lockmod
 
@@ -47,7 +46,7 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
         emit_json(lock_summary(res))
         return
     for w in res.warnings:
-        say(f"repro: warning: {w}")
+        say(f"repro: warning: {w}", "warning")
     verb = "reused" if res.reused else "wrote"
     click.echo(f"{verb} {res.path} ({res.kind}, {res.packages} packages, from {res.source})")
     if res.record.get("selected_by"):

@@ -114,13 +114,13 @@ def generated_inputs(
     labels: dict[Path, str] = {}
     if sel.installed_env:
         path = tmp / "installed.in"
-        path.write_text("\n".join(snapshot) + "\n")
+        path.write_text("\n".join(snapshot) + "\n", encoding="utf-8")
         labels[path] = "the installed environment"
     if sel.groups:
         data = read_toml(opts.project / "pyproject.toml")
         for group in sel.groups:
             path = tmp / f"group-{len(labels)}.in"
-            path.write_text("\n".join(group_requirements(data, group)) + "\n")
+            path.write_text("\n".join(group_requirements(data, group)) + "\n", encoding="utf-8")
             labels[path] = f"dependency group {group} (pyproject.toml)"
     return labels
 

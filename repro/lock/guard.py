@@ -33,7 +33,7 @@ class ForeignLock(UsageError):
 def written_by_repro(lock: Path, record_path: Path) -> bool:
     data = lock.read_bytes()
     try:
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = None
     quoted = record.get("sha256") if isinstance(record, dict) else None

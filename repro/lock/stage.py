@@ -279,7 +279,7 @@ def _record(opts: LockOptions, sel: Selection, fp: str, made: _Made) -> dict[str
 
 def _reusable(out: Path, record_path: Path, fp: str) -> dict[str, Any] | None:
     try:
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if (

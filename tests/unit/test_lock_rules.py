@@ -110,9 +110,9 @@ def test_default_is_runtime_plus_test_group_recorded_with_why(wheelhouse, tmp_pa
     proj = write_project(tmp_path / "p", {"pyproject.toml": PYPROJECT})
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--no-build-isolation", "--json")
     assert res.exit_code == 0, res.output
-    text = (proj / "requirements.lock").read_text()
+    text = (proj / "requirements.lock").read_text(encoding="utf-8")
     assert parse_lock(text) == {"alpha": "1.0", "beta": "1.0"}  # no gamma: docs, lint
-    record = json.loads((proj / "requirements.lock.json").read_text())
+    record = json.loads((proj / "requirements.lock.json").read_text(encoding="utf-8"))
     assert record["inputs"] == ["pyproject.toml"] and record["groups"] == ["tests"]
     assert record["extras"] == [] and "group 'tests'" in record["selected_by"]
     assert "#   dependency group tests (pyproject.toml)\n" in text
@@ -120,7 +120,7 @@ def test_default_is_runtime_plus_test_group_recorded_with_why(wheelhouse, tmp_pa
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--extra", "nosuch")
     assert res.exit_code == 2
     assert "pyproject.toml has no extra 'nosuch'" in res.stderr and "docs" in res.stderr
-    assert (proj / "requirements.lock").read_text() == text
+    assert (proj / "requirements.lock").read_text(encoding="utf-8") == text
 
 
 def test_a_project_with_dependency_groups_only(wheelhouse, tmp_path, cli):
@@ -129,7 +129,7 @@ def test_a_project_with_dependency_groups_only(wheelhouse, tmp_path, cli):
     )
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--json")
     assert res.exit_code == 0, res.output
-    text = (proj / "requirements.lock").read_text()
+    text = (proj / "requirements.lock").read_text(encoding="utf-8")
     assert parse_lock(text) == {"alpha": "1.0", "beta": "1.0"}
     assert "#    repro lock --group test --no-index" in text
 
@@ -199,7 +199,7 @@ def test_failed_resolve_keeps_the_hashed_lock_unless_forced(wheelhouse, tmp_path
     proj = write_project(tmp_path / "p", {"requirements.in": "alpha\n"})
     assert cli("lock", "--project", proj, *_offline(wheelhouse)).exit_code == 0
     hashed = (proj / "requirements.lock").read_bytes()
-    (proj / "requirements.in").write_text("alpha\nnot-in-the-wheelhouse\n")
+    (proj / "requirements.in").write_text("alpha\nnot-in-the-wheelhouse\n", encoding="utf-8")
     res = cli("lock", "--project", proj, *_offline(wheelhouse))
     assert res.exit_code == 3
     assert res.stderr.startswith("repro: error: cannot make a hashed lock: pip-compile failed")
@@ -224,9 +224,11 @@ def test_a_lock_repro_did_not_write_is_kept_unless_forced(wheelhouse, project, c
     assert (run / "requirements.lock").read_bytes() == theirs
     assert (proj / "requirements.lock").read_bytes() == theirs
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--force")
-    assert res.exit_code == 0 and "--hash=sha256:" in (proj / "requirements.lock").read_text()
+    assert res.exit_code == 0 and "--hash=sha256:" in (proj / "requirements.lock").read_text(
+        encoding="utf-8"
+    )
     # an edit by hand under repro's header is still repro's lock, as with pip-compile
-    with open(proj / "requirements.lock", "a") as fh:
+    with open(proj / "requirements.lock", "a", encoding="utf-8") as fh:
         fh.write("gamma==2.0\n")
     assert cli("lock", "--project", proj, *_offline(wheelhouse), "--upgrade").exit_code == 0
     assert b"gamma" not in (proj / "requirements.lock").read_bytes()
@@ -236,8 +238,8 @@ def test_output_file(wheelhouse, project, cli):
     proj = project({"requirements.in": "gamma\n"})
     res = cli("lock", "--project", proj, *_offline(wheelhouse), "--output-file", proj / "x.txt")
     assert res.exit_code == 0, res.output
-    assert parse_lock((proj / "x.txt").read_text()) == {"gamma": "2.0"}
-    assert json.loads((proj / "x.txt.json").read_text())["sha256"]
+    assert parse_lock((proj / "x.txt").read_text(encoding="utf-8")) == {"gamma": "2.0"}
+    assert json.loads((proj / "x.txt.json").read_text(encoding="utf-8"))["sha256"]
     assert not (proj / "requirements.lock").exists()
     (proj / "a-folder").mkdir()
     res = cli("lock", "--project", proj, "-o", proj / "a-folder")
@@ -286,9 +288,11 @@ def _dist_info(site: Path, name: str, version: str, requires=(), direct_url=None
     info = site / f"{name}-{version}.dist-info"
     info.mkdir()
     meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    (info / "METADATA").write_text(meta + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    (info / "METADATA").write_text(
+        meta + "".join(f"Requires-Dist: {r}\n" for r in requires), encoding="utf-8"
+    )
     if direct_url is not None:
-        (info / "direct_url.json").write_text(json.dumps(direct_url))
+        (info / "direct_url.json").write_text(json.dumps(direct_url), encoding="utf-8")
 
 
 def _link_pytest(site: Path) -> None:
@@ -331,7 +335,9 @@ def test_no_drift_when_only_the_project_and_repro_differ(wheelhouse, project, cl
     assert res.exit_code == 0, res.stderr
     assert "differs from" not in res.stderr
     meta = json.loads(
-        next((proj / "outputs/runs").iterdir()).joinpath("run_metadata.json").read_text()
+        next((proj / "outputs/runs").iterdir())
+        .joinpath("run_metadata.json")
+        .read_text(encoding="utf-8")
     )
     assert meta["drift"] == []
     roles = {t["name"]: t["role"] for t in meta["tooling"]}
