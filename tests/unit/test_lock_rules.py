@@ -280,7 +280,9 @@ def test_the_project_is_named_by_its_metadata_or_by_an_install_from_its_folder(t
         {"name": "unrelated", "version": "1", "direct_url": elsewhere},
     ]
     assert project_names(proj, installed) == {"old-style", "renamed-dist"}
-    (proj / "pyproject.toml").write_text("[project\n")  # unreadable: the tests ran already
+    (proj / "pyproject.toml").write_text(
+        "[project\n", encoding="utf-8"
+    )  # unreadable: the tests ran already
     assert project_names(proj, installed) == {"old-style", "renamed-dist"}
 
 
