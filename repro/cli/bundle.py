@@ -33,6 +33,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     from repro import lock as lockmod
     from repro import runner
     from repro.bundle import pack as do_pack
+    from repro.cli.progress import reporter
 
     lock_path = None
     if not no_lock:
@@ -44,7 +45,9 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     opts = run_options(kw, lock_path)
     res = runner.run(opts, on_start=announce)
     finished(res)
-    packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    packed = do_pack(
+        res.run_dir, out_dir=opts.outputs / "bundles", store=store, progress=reporter(kw["quiet"])
+    )
     if kw["as_json"]:
         emit_json(
             {

@@ -36,3 +36,14 @@ def finished(res: Any) -> None:
         say(f"repro: {res.status_reason}")
     for w in res.warnings:
         say(f"repro: warning: {w}")
+
+
+def pack_summary(res: Any) -> dict[str, Any]:
+    return {
+        "bundle": str(res.path),
+        "digest": res.digest,
+        "run_id": res.run_id,
+        "size": res.size,
+        "compression": res.compression,
+        "reused": res.reused,
+    }
