@@ -13,7 +13,7 @@ import hashlib
 import os
 import struct
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, cast
 
@@ -406,10 +406,12 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         raise MemberError("CRC mismatch")
 
 
-def hash_member(fh: BinaryIO, e: Entry) -> str:
+def hash_member(fh: BinaryIO, e: Entry, advance: Callable[[int], None] | None = None) -> str:
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):
         h.update(chunk)
+        if advance is not None:
+            advance(len(chunk))
     return h.hexdigest()
 
 

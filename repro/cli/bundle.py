@@ -37,13 +37,13 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
 
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(lock_options(kw))
+        lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]))
         for w in lres.warnings:
             say(f"repro: warning: {w}")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
-    res = runner.run(opts, on_start=announce)
+    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res)
     packed = do_pack(
         res.run_dir, out_dir=opts.outputs / "bundles", store=store, progress=reporter(kw["quiet"])

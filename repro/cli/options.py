@@ -81,7 +81,7 @@ def opts_run(fn: F) -> F:
                 "-q",
                 "--quiet",
                 is_flag=True,
-                help="Do not echo the test output live (it is still captured).",
+                help="Do not echo the test output live (it is still captured), nor progress bars.",
             ),
             click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
         ]

@@ -24,11 +24,12 @@ def run(**kw: Any) -> None:
       repro run -- -x tests/unit
     """
     from repro import runner
+    from repro.cli.progress import reporter
     from repro.lock import DEFAULT_LOCK
 
     lock_path = kw["project"] / DEFAULT_LOCK
     opts = run_options(kw, lock_path if lock_path.is_file() else None)
-    res = runner.run(opts, on_start=announce)
+    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res)
     if kw["as_json"]:
         emit_json(

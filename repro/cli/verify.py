@@ -22,8 +22,11 @@ from repro.errors import EXIT_BAD
 )
 @click.option("--strict", is_flag=True, help="Treat warnings (such as lock drift) as failures.")
 @opt_json
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on a terminal.")
 @handle_errors
-def verify(bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json: bool) -> None:
+def verify(
+    bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json: bool, quiet: bool
+) -> None:
     """Check bundles without extracting them or running anything from them.
 
     Checks the container, completeness, every byte, the digest, every record's
@@ -35,11 +38,13 @@ def verify(bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json:
     Example:
       repro verify outputs/bundles/*.zip --expect sha256:1f2e...
     """
+    from repro.cli.progress import reporter
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
         raise click.UsageError("--expect applies to a single bundle")
-    reports = [do_verify(b, expect=expect, strict=strict) for b in bundles]
+    progress = reporter(quiet)
+    reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in bundles]
     if as_json:
         emit_json(
             [
