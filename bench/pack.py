@@ -84,8 +84,10 @@ class Pack:
                 name,
                 f"repro pack ({self.compression}), zip {self.zip_bytes / MIB:.0f} MiB "
                 f"(median; each run)",
-                f"{secs(wd)}, {rate(self.payload, wd)} ({self.deflated.spread()})",
-                f"{secs(ws)}, {rate(self.payload, ws)} (sha256 once)",
+                f"{secs(wd)}, {rate(self.payload, wd)} ({self.deflated.spread()}); "
+                f"CPU {secs(self.deflated.median('cpu'))}",
+                f"{secs(ws)}, {rate(self.payload, ws)} (sha256 once); "
+                f"CPU {secs(self.sha256.median('cpu'))}",
                 f"{self.speed:.2f}x the speed",
                 f">= {GOAL}x the speed",
                 self.speed >= GOAL,
@@ -93,7 +95,7 @@ class Pack:
             Row(
                 name,
                 "repro pack --store",
-                f"{secs(wst)}, {rate(self.payload, wst)}",
+                f"{secs(wst)}, {rate(self.payload, wst)}; CPU {secs(self.stored.median('cpu'))}",
                 f"{secs(ws)} (sha256 once)",
                 f"{ws / wst:.2f}x the speed",
             ),

@@ -69,8 +69,10 @@ class Verify:
                 Row(
                     name,
                     f"repro verify, {kind}, vs one pass of {base_name}",
-                    f"{secs(ser.median())}, {rate(self.payload, ser.median())}",
-                    f"{secs(base.median())}, {rate(self.payload, base.median())}",
+                    f"{secs(ser.median())}, {rate(self.payload, ser.median())}; "
+                    f"CPU {secs(ser.median('cpu'))}",
+                    f"{secs(base.median())}, {rate(self.payload, base.median())}; "
+                    f"CPU {secs(base.median('cpu'))}",
                     f"{speed:.2f}x the speed",
                     f">= {SPEED_GOAL}x the speed",
                     speed >= SPEED_GOAL,

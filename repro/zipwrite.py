@@ -20,10 +20,12 @@ import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 try:
     from isal import __version__ as _ISAL_VERSION
@@ -125,7 +127,12 @@ class ZipWriter:
         self.store_below = store_below
         self.members: list[_Member] = []
         n = threads if threads is not None else min(4, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(n, "deflate") if codec is not None and n > 1 else None
+        self.pool: ThreadPoolExecutor | None = None
+        if codec is not None and n > 1:
+            # Imported here: `repro verify` imports this module's neighbours, not threads.
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(n, "deflate")
         self.depth = 2 * n
 
     def __enter__(self) -> ZipWriter:

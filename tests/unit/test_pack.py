@@ -133,3 +133,29 @@ def test_zip64_end_records_are_followed(run_dir, tmp_path, monkeypatch):
     assert data[-22 - 20 : -22][:4] == b"PK\x06\x07"  # the zip64 locator is there
     report = verify(res.path, expect=res.digest)
     assert report.ok, report.problems
+
+
+def test_repacking_reuses_the_zip_without_writing_it(run_dir, tmp_path):
+    first = pack(run_dir, out_dir=tmp_path)
+    before = first.path.stat()
+    again = pack(run_dir, out_dir=tmp_path)
+    after = again.path.stat()
+    assert again.reused and again.compression == first.compression
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_zip_its_sidecar_does_not_vouch_for_is_written_again(run_dir, tmp_path):
+    first = pack(run_dir, out_dir=tmp_path)
+    inode = first.path.stat().st_ino
+    text = first.sidecar.read_text().splitlines()
+    first.sidecar.write_text("\n".join([*text[:2], "0" * 64 + "  " + first.path.name]) + "\n")
+    again = pack(run_dir, out_dir=tmp_path)
+    # Packed anew into a staging file, found identical, and the sidecar repaired.
+    assert again.reused and first.path.stat().st_ino == inode
+    assert again.sidecar.read_text() == "\n".join(text) + "\n"
+
+
+def test_a_stored_bundle_is_not_reused_for_a_deflated_pack(run_dir, tmp_path):
+    pack(run_dir, out_dir=tmp_path, store=True)
+    with pytest.raises(EnvironmentProblem, match="already exists with other content"):
+        pack(run_dir, out_dir=tmp_path)
