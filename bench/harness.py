@@ -40,7 +40,7 @@ class Sizes:
     fixed_reps: int  # repetitions of the short runs
 
 
-FULL = Sizes(52_000, 1000, 6_000, 297, 40_000, 200, 1000, 32, 3, 7)
+FULL = Sizes(52_000, 1000, 6_000, 297, 60_000, 200, 1000, 32, 3, 7)
 SMOKE = Sizes(400, 100, 200, 30, 100, 20, 4, 1, 1, 1)
 
 
