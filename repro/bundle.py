@@ -207,22 +207,25 @@ def pack(
     if known is not None and known != digests:
         staged.unlink()
         raise changed
-    tags = tag_files(run_id, created, _entries(sizes, digests), when)
-    digest = content_digest(tags[TAGS_LAST])
+    digest = content_digest(tag_files(run_id, created, _entries(sizes, digests), when)[TAGS_LAST])
     target = out_dir / bundle_name(top, digest)
-    reused = False
-    if target.exists():
-        if sha256_file(target) != sha256_file(staged):
-            staged.unlink()
-            raise EnvironmentProblem(
-                f"{target} already exists with other content",
-                hint="remove it, or pack into another --out folder",
-            )
-        staged.unlink()
-        reused = True
-    else:
-        os.replace(staged, target)
+    reused = _place(staged, target)
     return _finish(target, digest, run_id, codec, reused)
+
+
+def _place(staged: Path, target: Path) -> bool:
+    """Move the staged zip to `target`; True when the same bytes were already there."""
+    if not target.exists():
+        os.replace(staged, target)
+        return False
+    same = sha256_file(target) == sha256_file(staged)
+    staged.unlink()
+    if not same:
+        raise EnvironmentProblem(
+            f"{target} already exists with other content",
+            hint="remove it, or pack into another --out folder",
+        )
+    return True
 
 
 TAGS_LAST = "tagmanifest-sha256.txt"
