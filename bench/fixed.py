@@ -145,7 +145,7 @@ def run(tmp: Path, sz: Sizes) -> Fixed:
             "--help": lambda: measure([REPRO, "--help"], cwd=proj),
             "python -c pass": lambda: measure([PY, "-c", "pass"], cwd=proj),
         },
-        max(3, sz.fixed_reps * 2),
+        2 * sz.fixed_reps,
         "quick",
     )
     return Fixed(

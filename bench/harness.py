@@ -41,7 +41,7 @@ class Sizes:
 
 
 FULL = Sizes(52_000, 1000, 6_000, 297, 60_000, 200, 1000, 32, 3, 7)
-SMOKE = Sizes(400, 100, 200, 30, 100, 20, 4, 1, 1, 1)
+SMOKE = Sizes(200, 100, 100, 20, 100, 10, 2, 1, 1, 1)
 
 
 @dataclasses.dataclass(frozen=True)
