@@ -64,11 +64,15 @@ class Fixed:
         wb, wbu, wnl = self.bare.median(), self.bundle.median(), self.nolock.median()
         wv, wh, wpy = self.verify.median(), self.help.median(), self.python.median()
         return [
-            Row(name, "bare pytest, wall (median; each run)", f"{secs(wb)} ({self.bare.spread()})"),
+            Row(
+                name,
+                "bare pytest, wall (median; each run)",
+                f"{secs(wb)} ({self.bare.spread()}); CPU {secs(self.bare.median('cpu'))}",
+            ),
             Row(
                 name,
                 "repro bundle (lock reused), wall",
-                f"{secs(wbu)} (+{secs(wbu - wb)})",
+                f"{secs(wbu)} ({signed(wbu - wb)}); CPU {secs(self.bundle.median('cpu'))}",
                 secs(wb),
                 f"{self.bundle_ratio:.3f}x",
                 f"<= {BUNDLE_GOAL}x",
@@ -77,14 +81,14 @@ class Fixed:
             Row(
                 name,
                 "repro bundle --no-lock, wall",
-                f"{secs(wnl)} (+{secs(wnl - wb)})",
+                f"{secs(wnl)} ({signed(wnl - wb)})",
                 secs(wb),
                 f"{wnl / wb:.3f}x",
             ),
             Row(
                 name,
                 "repro verify of that bundle, wall",
-                secs(wv),
+                f"{secs(wv)}; CPU {secs(self.verify.median('cpu'))}",
                 f"{secs(wpy)} (python -c pass)",
                 "",
                 f"<= {VERIFY_GOAL} s",
@@ -93,13 +97,17 @@ class Fixed:
             Row(
                 name,
                 "repro --help, wall",
-                secs(wh),
+                f"{secs(wh)}; CPU {secs(self.help.median('cpu'))}",
                 f"{secs(wpy)} (python -c pass)",
                 f"+{secs(wh - wpy)}",
                 f"<= {HELP_GOAL} s",
                 wh <= HELP_GOAL,
             ),
         ]
+
+
+def signed(x: float) -> str:
+    return ("+" if x >= 0 else "-") + secs(abs(x))
 
 
 def run(tmp: Path, sz: Sizes) -> Fixed:
