@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -85,12 +85,14 @@ def write_json(path: Path, obj: Any) -> bytes:
     return data
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(hex digest, size) of a file, read in fixed chunks."""
+def sha256_file(path: Path, advance: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """(hex digest, size) of a file, read in fixed chunks; `advance(n)` after each."""
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
+            if advance is not None:
+                advance(len(chunk))
     return h.hexdigest(), size

@@ -39,6 +39,7 @@ from repro.errors import (
 )
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, compare
+from repro.progress import Reporter, silent
 from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
@@ -190,12 +191,18 @@ def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = None) -> RunResult:
+def run(
+    opts: RunOptions,
+    *,
+    on_start: Callable[[str, float], None] | None = None,
+    progress: Reporter = silent,
+) -> RunResult:
     environ = os.environ if opts.environ is None else opts.environ
     project = opts.project.resolve()
     if not project.is_dir():
         raise UsageError(f"project folder not found: {opts.project}")
-    probe = envinfo.probe_interpreter(opts.python)
+    with progress("probing the test interpreter"):
+        probe = envinfo.probe_interpreter(opts.python)
     pytest_pkg = next((p for p in probe["packages"] if p["name"].lower() == "pytest"), None)
     if pytest_pkg is None:
         raise EnvironmentProblem(

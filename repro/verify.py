@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from repro import records, results, zipsafe
 from repro.bundle import RECORD_SCHEMAS, TAG_FILES, content_digest, role_of
 from repro.junit import JUnitBuilder, JUnitCounts, junit_counts
+from repro.progress import Advance, Reporter, silent
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
@@ -80,7 +81,9 @@ class _Ctx:
         self.problems.append(Problem(kind, member, message))
 
 
-def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> VerifyReport:
+def verify(
+    path: Path, *, expect: str | None = None, strict: bool = False, progress: Reporter = silent
+) -> VerifyReport:
     ctx = _Ctx(Path(path))
     try:
         fh = open(path, "rb")  # noqa: SIM115
@@ -88,10 +91,12 @@ def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> Ve
         ctx.bad("container", None, f"cannot open: {exc.strerror or exc}")
         return VerifyReport(Path(path), None, tuple(ctx.problems))
     with fh:
-        return _verify(fh, ctx, expect, strict)
+        return _verify(fh, ctx, expect, strict, progress)
 
 
-def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> VerifyReport:
+def _verify(
+    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool, progress: Reporter
+) -> VerifyReport:
     arc = zipsafe.read_archive(fh)
     for kind, member, msg in arc.problems:
         ctx.bad(kind, member, msg)
@@ -142,8 +147,38 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     # 4. fixity. A member whose declared size is not the one repro-bundle.json lists cannot
     # hold the listed bytes: it is not inflated at all, which keeps a bomb that replaced a
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
-    sizes = _listed_sizes(tags["repro-bundle.json"])
     failed: set[str] = set()
+    total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
+    with progress(f"verifying {ctx.path.name}", total) as advance:
+        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance)
+
+    # 5. digest
+    _check_digest(ctx, digest, expect)
+
+    # 6 + 7. records, schemas, cross-checks
+    info = _check_records(ctx, fh, top, by_name, manifest, tags, strict, failed)
+    return VerifyReport(
+        ctx.path,
+        digest,
+        tuple(ctx.problems),
+        tuple(ctx.warnings),
+        info.get("run_id"),
+        info.get("status"),
+    )
+
+
+def _fixity(
+    ctx: _Ctx,
+    fh: BinaryIO,
+    top: str,
+    by_name: dict[str, zipsafe.Entry],
+    manifest: dict[str, str],
+    tagmanifest: dict[str, str],
+    tags: dict[str, bytes],
+    failed: set[str],
+    advance: Advance,
+) -> None:
+    sizes = _listed_sizes(tags["repro-bundle.json"])
     for rel, want in (*manifest.items(), *tagmanifest.items()):
         entry = by_name.get(f"{top}/{rel}")
         if entry is None:
@@ -161,7 +196,7 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
             try:
-                got = zipsafe.hash_member(fh, entry)
+                got = zipsafe.hash_member(fh, entry, advance)
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)
@@ -169,20 +204,6 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
         if got != want:
             ctx.bad("fixity", entry.name, f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
             failed.add(entry.name)
-
-    # 5. digest
-    _check_digest(ctx, digest, expect)
-
-    # 6 + 7. records, schemas, cross-checks
-    info = _check_records(ctx, fh, top, by_name, manifest, tags, strict, failed)
-    return VerifyReport(
-        ctx.path,
-        digest,
-        tuple(ctx.problems),
-        tuple(ctx.warnings),
-        info.get("run_id"),
-        info.get("status"),
-    )
 
 
 def _listed_sizes(data: bytes) -> dict[str, int | float]:

@@ -37,11 +37,12 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     from repro import runner, workspace
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
+    from repro.cli.progress import reporter
 
     lock_path = None
     if not no_lock:
         try:
-            lres = lockmod.lock(lock_options(kw))
+            lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]))
         except lockmod.ForeignLock as exc:
             # The project's own lock is evidence too: bundle it as it is.
             say(f"repro: warning: {exc.path} was not written by repro: bundled as it is", "warning")
@@ -53,9 +54,11 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             lock_path = lres.path
     opts = run_options(kw, lock_path)
     workspace.ensure(opts.outputs)
-    res = runner.run(opts, on_start=announce)
+    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res, quiet=kw["quiet"])
-    packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    packed = do_pack(
+        res.run_dir, out_dir=opts.outputs / "bundles", store=store, progress=reporter(kw["quiet"])
+    )
     publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     workspace.write_index(opts.outputs)
     if kw["as_json"]:

@@ -26,6 +26,7 @@ from repro.lock.compile import portable, regenerate_command, run_pip_compile
 from repro.lock.drift import parse_lock
 from repro.lock.inputs import Selection, select
 from repro.lock.pylock import PYLOCK, write_pylock
+from repro.progress import Reporter, silent
 from repro.redact import strip_url_credentials
 
 DEFAULT_LOCK = "requirements.lock"
@@ -172,7 +173,12 @@ def _snapshot_text(pins: Sequence[str], reason: str, command: str) -> bytes:
 # --- the stage --------------------------------------------------------------
 
 
-def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> LockResult:
+def lock(
+    opts: LockOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Reporter = silent,
+) -> LockResult:
     """Write (or reuse) the lock and its record."""
     environ = dict(os.environ if environ is None else environ)
     sel = find_inputs(opts)
@@ -188,7 +194,7 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             return _result(out, record_path, reused, sel.source, True, tuple(extra))
     # Refuse early, before a resolve that may take minutes, when the file is not ours.
     guard.check_replace(out, record_path, hashed=True, reason=None, force=opts.force)
-    made = _make(opts, sel, snapshot, unhashable, environ)
+    made = _make(opts, sel, snapshot, unhashable, environ, progress)
     record = _record(opts, sel, fp, made)
     write_bytes(out, made.text)
     write_json(record_path, record)
@@ -214,12 +220,15 @@ def _make(
     snapshot: list[str],
     unhashable: list[dict[str, Any]],
     environ: dict[str, str],
+    progress: Reporter,
 ) -> _Made:
     """The lock's bytes: pip-compile's, or a snapshot where that is allowed to replace
     what is there."""
-    reason = _index_reachable(opts, environ)
+    with progress("checking the package index"):
+        reason = _index_reachable(opts, environ)
     if reason is None:
-        text, reason = run_pip_compile(opts, sel, snapshot, environ)
+        with progress("resolving the lock (pip-tools)"):
+            text, reason = run_pip_compile(opts, sel, snapshot, environ)
         if text is not None:
             return _Made(text, "pip-compile", None, tuple(snapshot), unhashable, ())
     if opts.require_hashes:
