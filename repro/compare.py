@@ -9,9 +9,9 @@ milliseconds; reading and verifying the two bundles is what takes the time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
+from repro.layout import TextEnum
 from repro.model import Counts, Env, Outcome, Results, Status, to_jsonable
 from repro.reader import Bundle
 from repro.verdict import Verdict, verdict
@@ -25,7 +25,7 @@ IN_FLIGHT = "in-flight"  # a test that started and never finished
 BAD = frozenset({Outcome.FAILED.value, Outcome.ERROR.value, IN_FLIGHT})
 
 
-class ChangeKind(str, Enum):
+class ChangeKind(TextEnum):
     NOW_FAILING = "now-failing"  # was not failing (or erroring), is now
     NOW_PASSING = "now-passing"  # was failing or erroring, is not now
     MISSING = "missing"  # in A, not in B
