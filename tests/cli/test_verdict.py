@@ -117,3 +117,13 @@ def test_run_folder_is_verified_without_a_digest(cli, passing_run: Path, tmp_pat
     res = cli("verify", edited)
     assert res.exit_code == 1
     assert "  - [crosscheck] run_metadata.json: size or hash of logs/stdout.log" in res.stdout
+
+
+def test_a_folder_that_is_not_a_run_is_refused_without_reading_it(cli, tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(b"x" * 1024)
+    res = cli("verify", tmp_path)
+    assert res.exit_code == 1
+    assert res.stdout.splitlines() == [
+        f"FAIL (not intact)  tests: unknown  {tmp_path}",
+        "  - [missing] run_stamp.json: not a run folder: it has no run_stamp.json",
+    ]
