@@ -22,6 +22,7 @@ from repro import __version__, capture, envinfo, junit, layout, records, results
 from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
+from repro.model import LockRecord
 from repro.redact import DEFAULT_ENV_ALLOW
 from repro.status import classify, exit_code_for
 
@@ -297,22 +298,22 @@ def _include_lock(
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Copy the lock (and its record, and pylock.toml) into the run; compare it with
     what the test interpreter has installed."""
-    shutil.copyfile(lock_path, staging / "requirements.lock")
-    pylock = lock_path.with_name("pylock.toml")
+    shutil.copyfile(lock_path, staging / layout.LOCK_FILE)
+    pylock = lock_path.with_name(layout.PYLOCK)
     if pylock.is_file():
-        shutil.copyfile(pylock, staging / "pylock.toml")
+        shutil.copyfile(pylock, staging / layout.PYLOCK)
     lock_record = lock_path.with_name(lock_path.name + ".json")
     text = lock_path.read_text()
     # A lock made without repro has no record: its hashes say which kind it is.
     kind = "pip-compile" if "--hash=sha256:" in text else "snapshot"
     record = _lock_record(lock_record)
     if record is not None:
-        shutil.copyfile(lock_record, staging / "lock.json")
-        kind = record["kind"]
+        shutil.copyfile(lock_record, staging / layout.LOCK_RECORD)
+        kind = LockRecord.from_json(record).kind.value
     info = {
-        "path": "requirements.lock",
+        "path": layout.LOCK_FILE,
         "kind": kind,
-        "sha256": sha256_file(staging / "requirements.lock")[0],
+        "sha256": sha256_file(staging / layout.LOCK_FILE)[0],
     }
     return info, drift(parse_lock(text), probe["packages"], ignore)
 
