@@ -525,11 +525,10 @@ class Results:
     pytest_version: str | None
     plugins: tuple[str, ...]
     bad_lines: int = 0
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self._index:
-            self._index.update((t.id, i) for i, t in enumerate(self.tests))
+        self._index.update((t.id, i) for i, t in enumerate(self.tests))
 
     @property
     def order(self) -> tuple[str, ...]:
