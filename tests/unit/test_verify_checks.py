@@ -242,7 +242,11 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "tests-total-is-not-the-finished-tests": (
         {"data/run_metadata.json": lambda d: d.update(tests_total=d["tests_total"] + 1)},
-        [Want("crosscheck", "data/run_metadata.json", r"tests_total 5 differs from the 4 finished")],
+        [
+            Want(
+                "crosscheck", "data/run_metadata.json", r"tests_total 5 differs from the 4 finished"
+            )
+        ],
     ),
     "counts-source-differs": (
         {"data/run_metadata.json": lambda d: d.update(counts_source="stream")},
