@@ -22,23 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from repro import __version__, records
+from repro import __version__, layout, records
 from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import atomic_writer, dump_json, sha256_file
+from repro.layout import RECORD_SCHEMAS, role_of
+from repro.model import RunStamp
 from repro.progress import Reporter, silent
 from repro.zipwrite import DEFAULT_CODEC, Codec, SourceChanged, ZipWriter
 
 FORMAT = "repro-bundle/1"
-TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "repro-bundle.json")
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 STORE_BELOW = 256  # bytes: deflate only pays off above this
 ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip can hold
-RECORD_SCHEMAS = {
-    "run_stamp.json": "run_stamp",
-    "run_metadata.json": "run_metadata",
-    "env.json": "env",
-    "lock.json": "lock",
-}
 
 
 @dataclass(frozen=True)
@@ -50,22 +45,6 @@ class PackResult:
     size: int
     reused: bool  # an identical bundle was already there
     compression: str  # "stored", or the library and level of DEFLATE ("isal 1.9.1 level 1")
-
-
-def role_of(rel: str) -> str:
-    if rel in RECORD_SCHEMAS:
-        return "record"
-    if rel.startswith("logs/"):
-        return "log"
-    if rel.startswith("results/"):
-        return "results"
-    if rel.startswith("schemas/"):
-        return "schema"
-    if rel in ("requirements.lock", "pylock.toml"):
-        return "lock"
-    if rel.startswith("code/"):
-        return "code"
-    return "other"
 
 
 def _payload(run_dir: Path) -> list[str]:
@@ -96,8 +75,8 @@ def _timestamp(stamp_created: str) -> float:
     return max(ZIP_EPOCH, int(created.timestamp()))
 
 
-def _read_stamp(run_dir: Path) -> dict[str, object]:
-    stamp_path = run_dir / "run_stamp.json"
+def _read_stamp(run_dir: Path) -> RunStamp:
+    stamp_path = run_dir / layout.RUN_STAMP
     if not stamp_path.is_file():
         raise UsageError(
             f"{run_dir} is not a finished run folder (no run_stamp.json)",
@@ -112,7 +91,7 @@ def _read_stamp(run_dir: Path) -> dict[str, object]:
             errors = records.schema_errors(json.loads((run_dir / rel).read_bytes()), schema)
             if errors:
                 raise UsageError(f"{run_dir / rel} does not match its schema: {errors[0]}")
-    return stamp  # type: ignore[no-any-return]
+    return RunStamp.from_json(stamp)
 
 
 def bag_info(run_id: str, octets: int, count: int, when: float) -> bytes:
@@ -129,15 +108,15 @@ def tag_files(
     run_id: str, created: str, entries: list[tuple[str, int, str]], when: float
 ) -> dict[str, bytes]:
     """The bag's tag files for payload `entries` of (relative path, size, sha256)."""
-    manifest = "".join(f"{digest}  data/{rel}\n" for rel, _, digest in entries).encode()
+    manifest = "".join(f"{digest}  {layout.payload(rel)}\n" for rel, _, digest in entries).encode()
     octets = sum(size for _, size, _ in entries)
     files = []
     for rel, size, digest in entries:
         item: dict[str, object] = {
-            "path": f"data/{rel}",
+            "path": layout.payload(rel),
             "size": size,
             "sha256": digest,
-            "role": role_of(rel),
+            "role": role_of(rel).value,
         }
         if rel in RECORD_SCHEMAS:
             item["schema"] = f"{RECORD_SCHEMAS[rel]}@1"
@@ -157,12 +136,12 @@ def tag_files(
         )
     )
     tags = {
-        "bagit.txt": BAGIT_TXT,
-        "bag-info.txt": bag_info(run_id, octets, len(entries), when),
-        "manifest-sha256.txt": manifest,
-        "repro-bundle.json": bundle_json,
+        layout.BAGIT_TXT: BAGIT_TXT,
+        layout.BAG_INFO: bag_info(run_id, octets, len(entries), when),
+        layout.MANIFEST: manifest,
+        layout.BUNDLE_MANIFEST: bundle_json,
     }
-    tags["tagmanifest-sha256.txt"] = "".join(
+    tags[layout.TAGMANIFEST] = "".join(
         f"{hashlib.sha256(tags[name]).hexdigest()}  {name}\n" for name in sorted(tags)
     ).encode()
     return tags
@@ -184,7 +163,7 @@ def pack(
     if not run_dir.is_dir():
         raise UsageError(f"run folder not found: {run_dir}")
     stamp = _read_stamp(run_dir)
-    run_id, created = str(stamp["run_id"]), str(stamp["created"])
+    run_id, created = stamp.run_id, stamp.created
     when = _timestamp(created)
     sizes = {rel: (run_dir / rel).stat().st_size for rel in _payload(run_dir)}
     codec = None if store else DEFAULT_CODEC
@@ -307,7 +286,7 @@ def _finish(
     target: Path, digest: str, run_id: str, codec: Codec | None, reused: bool
 ) -> PackResult:
     zip_hex, size = sha256_file(target)
-    sidecar = target.with_name(target.name + ".sha256")
+    sidecar = target.with_name(layout.sidecar_name(target.name))
     with atomic_writer(sidecar) as sc:
         sc.write(sidecar_text(digest, zip_hex, target.name, compression_of(codec)).encode())
     return PackResult(target, sidecar, digest, run_id, size, reused, compression_of(codec))

@@ -28,6 +28,11 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     default=None,
     help="With no BUNDLE: check the newest bundle of this project [default: .].",
 )
+@click.option(
+    "--require-passed",
+    is_flag=True,
+    help="Also exit 1 unless every run's status is passed (failed, crashed, timed-out...).",
+)
 @opt_json
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar on a terminal.")
 @handle_errors
@@ -36,22 +41,33 @@ def verify(
     expect: str | None,
     strict: bool,
     project: Path | None,
+    require_passed: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Check bundles without extracting them or running anything from them.
+    """Check bundles (or run folders) without extracting them or running anything from them.
 
     Checks the container, completeness, every byte, the digest, every record's
-    schema, and the cross-references between records. Prints `OK <path>
-    <digest>` or `FAIL <path>` followed by every problem. With no BUNDLE, checks
+    schema, and the cross-references between records. With no BUNDLE, checks
     the newest bundle in the project's outputs/bundles/.
+
+    Prints one verdict line per bundle that keeps integrity and outcome apart,
+    then every problem:
+
+    \b
+      OK (intact)  tests: failed, 298 passed, 1 failed  sha256:1f2e...  BUNDLE
+      FAIL (not intact)  tests: passed (unverified)  sha256:...  BUNDLE
+
+    Exits 1 when a bundle is not intact; with --require-passed, also when a
+    run's status is anything but passed.
 
     \b
     Example:
-      repro verify outputs/bundles/*.zip
+      repro verify outputs/bundles/*.zip --require-passed
       repro verify BUNDLE.zip --expect sha256:<digest>
     """
     from repro.cli.progress import reporter
+    from repro.verdict import verdict
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
@@ -61,18 +77,26 @@ def verify(
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
     for b in targets:
-        if not b.is_file():
+        if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
-    code = EXIT_OK if all(r.ok for r in reports) else EXIT_BAD
+    verdicts = [verdict(r) for r in reports]
+    bad = not all(r.ok for r in reports)
+    if require_passed and not all(v.passed for v in verdicts):
+        bad = True
+    code = EXIT_BAD if bad else EXIT_OK
     if as_json:
         emit_json(
-            {"ok": code == EXIT_OK, "exit_code": code, "bundles": [_as_dict(r) for r in reports]}
+            {
+                "ok": code == EXIT_OK,
+                "exit_code": code,
+                "bundles": [_as_dict(r, v) for r, v in zip(reports, verdicts, strict=True)],
+            }
         )
     else:
-        for r in reports:
-            _print_report(r)
+        for r, v in zip(reports, verdicts, strict=True):
+            _print_report(r, v)
     sys.exit(code)
 
 
@@ -86,15 +110,14 @@ def _newest_bundle(project: Path) -> Path:
     return found[-1]
 
 
-def _as_dict(r: Any) -> dict[str, Any]:
+def _as_dict(r: Any, v: Any) -> dict[str, Any]:
     from repro.cli.contract import abspath
 
     return {
         "bundle": abspath(r.path),
         "ok": r.ok,
-        "digest": r.digest,
+        **v.to_json(),
         "run_id": r.run_id,
-        "status": r.status,
         "warnings": list(r.warnings),
         "problems": [
             {"kind": p.kind, "member": p.member, "message": p.message} for p in r.problems
@@ -102,14 +125,12 @@ def _as_dict(r: Any) -> dict[str, Any]:
     }
 
 
-def _print_report(r: Any) -> None:
+def _print_report(r: Any, v: Any) -> None:
     from repro.cli import colour
+    from repro.verify import printable
 
-    if r.ok:
-        colour.echo(f"OK {r.path} {r.digest}", "passed")
-    else:
-        colour.echo(f"FAIL {r.path}", "bad")
-        for p in r.problems:
-            click.echo(f"  - [{p.kind}] {p}")
+    colour.echo(f"{v.line()}  {printable(str(r.path))}", "passed" if v.intact else "bad")
+    for p in r.problems:
+        click.echo(f"  - [{p.kind}] {p}")
     for w in r.warnings:
         colour.echo(f"  warning: {w}", "warning")
