@@ -196,6 +196,48 @@ class GitState:
 
 
 @dataclass(frozen=True)
+class CarriedFile:
+    """A file of the run that carries its code (`code/changes.patch`, `code/files.sha256`)."""
+
+    path: str
+    sha256: str
+    size: int | None = None  # bytes, of the patch
+    files: int | None = None  # files listed, in the manifest
+
+
+@dataclass(frozen=True)
+class CodeState:
+    """The code the run tested, as the run carries it (repro/codestate.py)."""
+
+    kind: Literal["git", "files"]
+    exact: bool  # a replay can rebuild exactly this tree
+    why_not_exact: str | None
+    commit: str | None
+    tree: str | None
+    subdir: str  # the project's folder in the repository, "" for its top
+    patch: CarriedFile | None
+    manifest: CarriedFile | None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> CodeState:
+        patch, manifest = doc.get("patch"), doc.get("manifest")
+        return cls(
+            kind="git" if doc["kind"] == "git" else "files",
+            exact=bool(doc["exact"]),
+            why_not_exact=_str(doc.get("why_not_exact")),
+            commit=_str(doc.get("commit")),
+            tree=_str(doc.get("tree")),
+            subdir=_str(doc.get("subdir")) or "",
+            patch=None
+            if not isinstance(patch, dict)
+            else CarriedFile(patch["path"], patch["sha256"], size=patch["size"]),
+            manifest=None
+            if not isinstance(manifest, dict)
+            else CarriedFile(manifest["path"], manifest["sha256"], files=manifest["files"]),
+        )
+
+
+@dataclass(frozen=True)
 class Environment:
     names: tuple[str, ...]  # every variable's name
     values: Mapping[str, str]  # only the allow-listed ones
@@ -211,6 +253,7 @@ class Env:
     git: GitState | None
     environment: Environment
     repro_python: str | None = None
+    code: CodeState | None = None  # None in records from before repro carried it
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Env:
@@ -254,6 +297,7 @@ class Env:
                 values=dict(env["values"]),
                 withheld=tuple(env["withheld"]),
             ),
+            code=CodeState.from_json(doc["code"]) if isinstance(doc.get("code"), dict) else None,
             repro_python=doc.get("repro_python"),
         )
 
@@ -618,6 +662,8 @@ def to_jsonable(obj: Any) -> Any:
 __all__ = [
     "BAD_OUTCOMES",
     "BundleManifest",
+    "CarriedFile",
+    "CodeState",
     "CollectError",
     "Counts",
     "CountsSource",

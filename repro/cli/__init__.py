@@ -9,7 +9,17 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import bundle, clean, diff, lock, pack, run, show, verify  # noqa: F401  (registers)
+from repro.cli import (  # noqa: F401  (registers)
+    bundle,
+    clean,
+    diff,
+    lock,
+    pack,
+    replay,
+    run,
+    show,
+    verify,
+)
 from repro.cli.app import main
 
 __all__ = ["main"]
