@@ -1,0 +1,331 @@
+"""Masking: credentials never reach a file of the run folder.
+
+Three sources of secrets, one fixed mask (`MASK`):
+ - the value of every environment variable of the run whose name looks like a
+   credential (`redact.name_looks_secret`), as raw bytes and as JSON escapes it
+   (the results stream is JSON);
+ - the password of every `user:password@` in a URL found in the environment;
+ - well-known token shapes (`RULES`), anywhere. The shapes are detect-secrets'
+   plugin regexes (1.5.0; module named in each rule's `source`), rewritten for
+   bytes and given an upper bound so that a stream can be masked with a finite
+   carry-over; a few shapes detect-secrets lacks name their own source.
+
+Values shorter than `MIN_LENGTH` bytes are never masked as literals (`SESSION=1`
+would otherwise mask every "1"), nor values that are the absolute path of an
+existing file or folder (a location, not a secret). Token shapes have their own
+fixed minimum lengths.
+
+Streaming: `StreamMasker.feed` keeps back the last `carry` bytes (the longest
+possible secret) until the next chunk, so a secret split across two reads is
+still masked; `flush` releases the tail at the end. Masking never decodes:
+non-UTF-8 output is masked byte for byte like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MASK = b"[MASKED]"
+MIN_LENGTH = 8
+KEY_BODY = 6144  # bytes of a PEM body masked after its BEGIN line (RSA-4096 is ~3.3 KB)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    pattern: bytes
+    source: str
+
+
+_PEM = rb"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "aws-access-key-id",
+        rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",
+        "detect_secrets/plugins/aws.py",
+    ),
+    Rule(
+        "github-token",
+        rb"gh[pousr]_[A-Za-z0-9_]{36}",
+        "detect_secrets/plugins/github_token.py",
+    ),
+    Rule(
+        "github-fine-grained-token",
+        rb"github_pat_[A-Za-z0-9_]{22,255}",
+        "GitHub docs, token formats (github_pat_ prefix)",
+    ),
+    Rule(
+        "gitlab-token",
+        rb"gl(?:(?:pat|dt|ft|soat|rt|cbt|imt|ptt|oas)-[A-Za-z0-9_\-]{20,64}"
+        rb"|agent-[A-Za-z0-9_\-]{50,1000})",
+        "detect_secrets/plugins/gitlab_token.py",
+    ),
+    Rule(
+        "gitlab-runner-token",
+        rb"GR1348941[A-Za-z0-9_\-]{20,50}",
+        "detect_secrets/plugins/gitlab_token.py",
+    ),
+    Rule(
+        "slack-token",
+        rb"xox[abposrABPOSR]-(?:[0-9]{1,20}-){1,8}[A-Za-z0-9]{1,64}",
+        "detect_secrets/plugins/slack.py",
+    ),
+    Rule(
+        "slack-webhook",
+        rb"https://hooks\.slack\.com/services/T[A-Za-z0-9_]{1,32}/B[A-Za-z0-9_]{1,32}"
+        rb"/[A-Za-z0-9_]{1,64}",
+        "detect_secrets/plugins/slack.py",
+    ),
+    Rule(
+        "pypi-token",
+        rb"pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{70,4096}",
+        "detect_secrets/plugins/pypi_token.py",
+    ),
+    Rule(
+        "npm-token",
+        rb"npm_[A-Za-z0-9]{36}",
+        "npm docs, granular access tokens (npm_ prefix)",
+    ),
+    Rule(
+        "stripe-key",
+        rb"k_live_[0-9a-zA-Z]{24,99}",  # from k_: a literal start is 10x faster than [rs]
+        "detect_secrets/plugins/stripe.py",
+    ),
+    Rule(
+        "sendgrid-key",
+        rb"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}",
+        "detect_secrets/plugins/sendgrid.py",
+    ),
+    Rule(
+        "openai-key",
+        rb"sk-[A-Za-z0-9_\-]{0,64}T3BlbkFJ[A-Za-z0-9]{20}",
+        "detect_secrets/plugins/openai.py",
+    ),
+    Rule(
+        "jwt",
+        rb"eyJ[A-Za-z0-9_\-]{8,4096}\.eyJ[A-Za-z0-9_\-]{2,4096}\.[A-Za-z0-9_\-]{0,1024}",
+        "detect_secrets/plugins/jwt.py",
+    ),
+    Rule(
+        "private-key",
+        # The BEGIN line, then the body (raw or JSON-escaped newlines) up to the END line.
+        _PEM
+        + rb"(?:(?!-----END)(?:[A-Za-z0-9+/=\s:,.\-]|\\[nrt])){0,%d}" % KEY_BODY
+        + rb"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
+        "detect_secrets/plugins/private_key.py",
+    ),
+    Rule(
+        "putty-key",
+        rb"PuTTY-User-Key-File-[23]: [^\r\n]{0,200}",
+        "detect_secrets/plugins/private_key.py",
+    ),
+    Rule(
+        "url-credentials",
+        rb"//[^\s/:@\"'<>]{0,128}:[^\s/@\"'<>]{1,256}@",
+        "RFC 3986 userinfo, as repro.redact.strip_url_credentials",
+    ),
+)
+# The longest match any rule can produce, rounded up.
+RULES_MAX = KEY_BODY + 256
+
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://(?:[^/@\s:]*):(?P<pw>[^/@\s]+)@")
+
+
+def _literal_forms(value: str) -> set[bytes]:
+    """How a value can appear in captured bytes: raw UTF-8, and inside a JSON string."""
+    forms = {value.encode("utf-8", "surrogateescape")}
+    forms.add(json.dumps(value)[1:-1].encode())
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1].encode("utf-8", "surrogateescape"))
+    return forms
+
+
+def _is_location(value: str) -> bool:
+    return os.path.isabs(value) and os.path.exists(value)
+
+
+def env_secrets(environ: Mapping[str, str]) -> dict[bytes, str]:
+    """{literal bytes: the variable it came from} for every value worth masking."""
+    from repro.redact import name_looks_secret
+
+    out: dict[bytes, str] = {}
+    for name in sorted(environ):
+        value = environ[name]
+        candidates = []
+        if name_looks_secret(name):
+            candidates.append(value)
+        candidates += [m.group("pw") for m in _URL_USERINFO.finditer(value)]
+        for cand in candidates:
+            if len(cand.encode("utf-8", "surrogateescape")) < MIN_LENGTH or _is_location(cand):
+                continue
+            for form in _literal_forms(cand):
+                out.setdefault(form, f"env:{name}")
+    return out
+
+
+@dataclass(frozen=True)
+class Masker:
+    """The compiled rules of one run. Immutable; `StreamMasker` holds per-file state.
+
+    Python's `re` runs one alternation of every rule at ~10 MB/s, because it
+    tries every branch at every byte; each rule alone starts with a literal or a
+    small set of bytes that `re` skips to quickly, so each literal is replaced with
+    `bytes.replace` and each rule runs as its own regex (docs/safety.md has the
+    measurements).
+    """
+
+    literals: tuple[tuple[bytes, str], ...]  # longest first
+    rules: tuple[tuple[Rule, re.Pattern[bytes]], ...]
+    carry: int
+
+    def mask(self, data: bytes, counts: Counter[str]) -> bytes:
+        for lit, name in self.literals:
+            if lit in data:
+                counts[name] += data.count(lit)
+                data = data.replace(lit, MASK)
+        for rule, rx in self.rules:
+            data, n = rx.subn(MASK, data)
+            if n:
+                counts[rule.name] += n
+        return data
+
+    def spans(self, data: bytes, pos: int) -> list[tuple[int, int]]:
+        """Every possible match that ends after `pos`, as (start, end)."""
+        out = []
+        for lit, _ in self.literals:
+            i = data.find(lit, max(0, pos - len(lit)))
+            while i >= 0:
+                out.append((i, i + len(lit)))
+                i = data.find(lit, i + 1)
+        region = data[max(0, pos - self.carry) :]
+        base = len(data) - len(region)
+        for _, rx in self.rules:
+            out += [(base + m.start(), base + m.end()) for m in rx.finditer(region)]
+        return sorted(out)
+
+    def find(self, data: bytes) -> Counter[str]:
+        """Rule names and counts of every match (`repro verify`'s scan)."""
+        counts: Counter[str] = Counter()
+        self.mask(data, counts)
+        return counts
+
+
+def build(environ: Mapping[str, str] | None = None) -> Masker:
+    """The masker for a run whose environment is `environ` (None: token shapes only)."""
+    literals = env_secrets(environ) if environ is not None else {}
+    return Masker(
+        literals=tuple(sorted(literals.items(), key=lambda kv: -len(kv[0]))),
+        rules=tuple((r, re.compile(r.pattern)) for r in RULES),
+        carry=max([RULES_MAX, *map(len, literals)]),
+    )
+
+
+class StreamMasker:
+    """Masks one output stream chunk by chunk, holding back at most `carry` bytes."""
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker = masker
+        self.counts: Counter[str] = Counter()
+        self._tail = b""
+
+    @property
+    def pending(self) -> int:
+        return len(self._tail)
+
+    def feed(self, chunk: bytes) -> bytes:
+        buf = self._tail + chunk if self._tail else chunk
+        keep = len(buf) - self.masker.carry
+        if keep <= 0:
+            self._tail = buf
+            return b""
+        cut = keep
+        for start, end in self.masker.spans(buf, keep):
+            if end == len(buf):  # it may go on in the next chunk: hold it back whole
+                cut = min(cut, start)
+                break
+            if start < cut < end:  # straddles the cut: emit it masked
+                cut = end
+            if start >= cut:
+                break
+        out, self._tail = buf[:cut], buf[cut:]
+        return self.masker.mask(out, self.counts)
+
+    def flush(self) -> bytes:
+        out, self._tail = self._tail, b""
+        return self.masker.mask(out, self.counts) if out else b""
+
+
+@dataclass
+class RunMasking:
+    """Masking for one run: a stream per file, records, and the counts for run_metadata."""
+
+    masker: Masker | None  # None: --no-mask
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def stream(self, rel: str) -> StreamMasker | None:
+        if self.masker is None:
+            return None
+        sm = StreamMasker(self.masker)
+        self.counts[rel] = sm.counts
+        return sm
+
+    def data(self, rel: str, data: bytes) -> bytes:
+        if self.masker is None:
+            return data
+        return self.masker.mask(data, self.counts.setdefault(rel, Counter()))
+
+    def record(self, rel: str, obj: Any) -> Any:
+        """`obj` with every string masked (keys included): a record is built from argv,
+        test ids and messages, any of which may carry a token."""
+        if self.masker is None:
+            return obj
+        counts = self.counts.setdefault(rel, Counter())
+
+        def walk(o: Any) -> Any:
+            if isinstance(o, str):
+                raw = o.encode("utf-8", "surrogateescape")
+                masked = self.masker.mask(raw, counts)  # type: ignore[union-attr]
+                return o if masked == raw else masked.decode("utf-8", "surrogateescape")
+            if isinstance(o, dict):
+                return {walk(k): walk(v) for k, v in o.items()}
+            if isinstance(o, list):
+                return [walk(v) for v in o]
+            return o
+
+        return walk(obj)
+
+    def summary(self) -> dict[str, Any]:
+        """run_metadata.json's `masking`: counts per file and rule, never a value."""
+        return {
+            "enabled": self.masker is not None,
+            "mask": MASK.decode(),
+            "min_length": MIN_LENGTH,
+            "rules": [r.name for r in RULES] + ["env:<NAME>"],
+            "counts": {
+                rel: dict(sorted(c.items())) for rel, c in sorted(self.counts.items()) if c
+            },
+        }
+
+
+def for_run(environ: Mapping[str, str], *, enabled: bool = True) -> RunMasking:
+    return RunMasking(build(environ) if enabled else None)
+
+
+def mask_file(path: os.PathLike[str] | str, masker: Masker, counts: Counter[str]) -> None:
+    """Mask a file in place in bounded memory (used by salvage); atomic replace."""
+    from pathlib import Path
+
+    from repro.fsutil import atomic_writer
+
+    sm = StreamMasker(masker)
+    sm.counts = counts
+    src = Path(path)
+    with open(src, "rb") as fh, atomic_writer(src) as out:
+        while chunk := fh.read(1 << 20):
+            out.write(sm.feed(chunk))
+        out.write(sm.flush())
