@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, junit, records, results
+from repro import __version__, capture, envinfo, junit, ledger, mask, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -28,6 +28,9 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
 LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
 RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
+# What the plugin writes, unmasked; results.jsonl is its masked copy. Removed once
+# the run is complete; `repro salvage` masks it into results.jsonl after a crash.
+RAW_EVENTS = "results/.events.jsonl"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class RunOptions:
     drift_ignore: tuple[str, ...] = DRIFT_IGNORE
     redact: tuple[str, ...] = ()
     repro_argv: tuple[str, ...] = ()
+    mask: bool = True
     echo_out: IO[bytes] | None = None
     echo_err: IO[bytes] | None = None
     environ: Mapping[str, str] | None = None
@@ -148,7 +152,7 @@ def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
         "pytest",
         "-p",
         PLUGIN_NAME,
-        f"--repro-results={staging / 'results/results.jsonl'}",
+        f"--repro-results={staging / RAW_EVENTS}",
         *opts.pytest_args,
     ]
 
@@ -179,8 +183,12 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
     run_id, staging = _prepare(opts.outputs)
     try:
         return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
-    except BaseException:
+    except Exception:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except BaseException:
+        # Ctrl-C inside repro itself (not the suite's): what was captured stays
+        # salvageable, as after a SIGKILL.
         raise
 
 
@@ -195,11 +203,22 @@ def _run_into(
     on_start: Callable[[str, float], None] | None,
 ) -> RunResult:
     argv = _pytest_argv(opts, staging)
+    masking = mask.for_run(environ, enabled=opts.mask)
+    from repro import salvage
+
+    salvage.write_intent(staging, opts, run_id, argv, masking)
+    lock_info, lock_drift, env_record, env_bytes = _records_before(
+        opts, project, staging, environ, probe, git, masking
+    )
+    ledger.append(opts.outputs, "start", run_id=run_id, pid=os.getpid(), host=salvage.host())
     if on_start is not None:
         on_start(run_id, time.time())
     junit_xml = junit.JUnitWriter(staging / "results/junit.xml")
     follower = results.Follower(
-        staging / "results/results.jsonl", results.EventParser(junit_xml.event)
+        staging / RAW_EVENTS,
+        results.EventParser(junit_xml.event),
+        copy_to=staging / "results/results.jsonl",
+        transform=lambda block: masking.data("results/results.jsonl", block),
     ).start()
     try:
         cap = capture.run_captured(
@@ -210,31 +229,22 @@ def _run_into(
             policy=opts.policy,
             echo_out=opts.echo_out,
             echo_err=opts.echo_err,
+            masking=masking,
         )
     finally:
         res = follower.finish()
+    (staging / RAW_EVENTS).unlink(missing_ok=True)
     status, reason = classify(cap, res)
     junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
-
-    lock_info, lock_drift = None, None
-    if opts.lock_path is not None and opts.lock_path.is_file():
-        lock_info, lock_drift = _include_lock(opts.lock_path, staging, probe, opts.drift_ignore)
-        if lock_drift:
-            warnings.append(
-                f"the environment differs from {opts.lock_path.name} in {len(lock_drift)} "
-                f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
-            )
-
-    _copy_schemas(staging / "schemas")
-
-    env_record = records.validate(
-        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
-        "env",
-    )
-    env_bytes = write_json(staging / "env.json", env_record)
+    if lock_drift:
+        warnings.append(
+            f"the environment differs from {opts.lock_path and opts.lock_path.name} in "
+            f"{len(lock_drift)} "
+            f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
+        )
 
     # pytest may die before the plugin loads; the record still names an (empty) file.
     (staging / "results/results.jsonl").touch()
@@ -246,7 +256,9 @@ def _run_into(
 
     counts = res.counts
     metadata = records.validate(
-        {
+        masking.record(
+            "run_metadata.json",
+            {
             "schema": "run_metadata",
             "schema_version": 1,
             "run_id": run_id,
@@ -280,7 +292,9 @@ def _run_into(
             "files": files,
             "drift": lock_drift,
             "redactions": redactions,
-        },
+            },
+        )
+        | {"masking": masking.summary()},
         "run_metadata",
     )
     meta_bytes = write_json(staging / "run_metadata.json", metadata)
@@ -294,7 +308,8 @@ def _run_into(
             "repro_version": __version__,
             "created": records.utc_iso(cap.started),
             "git": {"commit": git["commit"], "dirty": git["dirty"]} if git else None,
-            "command": list(opts.repro_argv) or metadata["argv"],
+            "command": masking.record("run_stamp.json", list(opts.repro_argv))
+            or metadata["argv"],
             "status": status,
             "exit_code": cap.returncode,
             "lock": lock_info,
@@ -311,6 +326,7 @@ def _run_into(
         "run_stamp",
     )
     write_json(staging / "run_stamp.json", stamp)
+    (staging / salvage.INTENT).unlink()
 
     run_dir = staging.with_name(run_id)
     try:
@@ -318,6 +334,7 @@ def _run_into(
         _point_latest(opts.outputs, run_dir)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot finish the run folder {run_dir}: {exc.strerror}") from exc
+    ledger.append(opts.outputs, "end", run_id=run_id, status=status)
     if git is None:
         warnings.append(f"{project} is not a git checkout: the records name no commit")
     return RunResult(
@@ -335,6 +352,32 @@ def _run_into(
         ended=cap.ended,
         warnings=tuple(warnings),
     )
+
+
+def _records_before(
+    opts: RunOptions,
+    project: Path,
+    staging: Path,
+    environ: Mapping[str, str],
+    probe: dict[str, Any],
+    git: dict[str, Any] | None,
+    masking: mask.RunMasking,
+) -> tuple[dict[str, str] | None, list[dict[str, Any]] | None, dict[str, Any], bytes]:
+    """The records known before pytest starts (lock, schemas, env.json), written first so
+    that a run whose repro process dies still has them for `repro salvage`."""
+    lock_info, lock_drift = None, None
+    if opts.lock_path is not None and opts.lock_path.is_file():
+        lock_info, lock_drift = _include_lock(opts.lock_path, staging, probe, opts.drift_ignore)
+    _copy_schemas(staging / "schemas")
+    env_record = records.validate(
+        masking.record(
+            "env.json",
+            envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
+        ),
+        "env",
+    )
+    env_bytes = write_json(staging / "env.json", env_record)
+    return lock_info, lock_drift, env_record, env_bytes
 
 
 def _include_lock(

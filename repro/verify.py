@@ -38,7 +38,8 @@ EXIT_CONSISTENT = {"passed": {0}, "failed": {1}, "no-tests": {5}}
 @dataclass(frozen=True)
 class Problem:
     kind: (
-        str  # container, name, entry, bag, missing, unexpected, fixity, digest, schema, crosscheck
+        str  # container, name, entry, bag, missing, unexpected, fixity, digest, schema,
+        # crosscheck, credential
     )
     member: str | None
     message: str
@@ -81,11 +82,16 @@ class _Ctx:
 
 
 def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> VerifyReport:
+    from repro.secretscan import open_regular
+
     ctx = _Ctx(Path(path))
     try:
-        fh = open(path, "rb")  # noqa: SIM115
+        fh = open_regular(Path(path))
     except OSError as exc:
         ctx.bad("container", None, f"cannot open: {exc.strerror or exc}")
+        return VerifyReport(Path(path), None, tuple(ctx.problems))
+    except ValueError as exc:  # a FIFO, a device, a folder: refused before any read
+        ctx.bad("container", None, str(exc))
         return VerifyReport(Path(path), None, tuple(ctx.problems))
     with fh:
         return _verify(fh, ctx, expect, strict)
@@ -144,6 +150,9 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
     sizes = _listed_sizes(tags["repro-bundle.json"])
     failed: set[str] = set()
+    from repro.secretscan import Scanner
+
+    scan = Scanner()
     for rel, want in (*manifest.items(), *tagmanifest.items()):
         entry = by_name.get(f"{top}/{rel}")
         if entry is None:
@@ -161,7 +170,7 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
             try:
-                got = zipsafe.hash_member(fh, entry)
+                got = zipsafe.hash_member(fh, entry, scan.member(entry.name))
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)
@@ -172,6 +181,11 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
 
     # 5. digest
     _check_digest(ctx, digest, expect)
+    for member, msg in scan.findings():
+        if strict:
+            ctx.bad("credential", member, msg)
+        else:
+            ctx.warnings.append(printable(f"{member}: {msg}"))
 
     # 6 + 7. records, schemas, cross-checks
     info = _check_records(ctx, fh, top, by_name, manifest, tags, strict, failed)
@@ -401,6 +415,8 @@ def _cross_check(
         bad("run_metadata.json", f"status {status} is inconsistent with exit code {rc}")
     if status in ("crashed", "killed") and rc == 0:
         bad("run_metadata.json", f"status {status} with exit code 0")
+    if (status == "abandoned") != (rc is None and "salvage" in meta):
+        bad("run_metadata.json", "only a salvaged run is abandoned, and it has no exit code")
     if status == "timed-out" and not meta["kill_sequence"]:
         bad("run_metadata.json", "status timed-out but no kill sequence recorded")
     if sum(meta["counts"].values()) != meta["tests_total"]:

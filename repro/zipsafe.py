@@ -14,7 +14,7 @@ import os
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
@@ -402,10 +402,15 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         raise MemberError("CRC mismatch")
 
 
-def hash_member(fh: BinaryIO, e: Entry) -> str:
+def hash_member(
+    fh: BinaryIO, e: Entry, observe: Callable[[bytes], None] | None = None
+) -> str:
+    """sha256 of the member's bytes; `observe` sees each chunk too (one inflate pass)."""
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):
         h.update(chunk)
+        if observe is not None:
+            observe(chunk)
     return h.hexdigest()
 
 
