@@ -205,6 +205,11 @@ def pack(run_dir: Path, *, out_dir: Path, store: bool = False) -> PackResult:
     sidecar = target.with_name(target.name + ".sha256")
     with atomic_writer(sidecar) as sc:
         sc.write(sidecar_text(digest, zip_hex, target.name).encode())
+    if run_dir.resolve().parent.name == "runs":  # a run folder of an outputs folder
+        from repro import ledger
+
+        outputs = run_dir.resolve().parent.parent
+        ledger.append(outputs, "packed", run_id=run_id, digest=digest, bundle=target.name)
     return PackResult(target, sidecar, digest, run_id, size, reused)
 
 

@@ -27,7 +27,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,9 +306,7 @@ class RunMasking:
             "mask": MASK.decode(),
             "min_length": MIN_LENGTH,
             "rules": [r.name for r in RULES] + ["env:<NAME>"],
-            "counts": {
-                rel: dict(sorted(c.items())) for rel, c in sorted(self.counts.items()) if c
-            },
+            "counts": {rel: dict(sorted(c.items())) for rel, c in sorted(self.counts.items()) if c},
         }
 
 

@@ -402,9 +402,7 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         raise MemberError("CRC mismatch")
 
 
-def hash_member(
-    fh: BinaryIO, e: Entry, observe: Callable[[bytes], None] | None = None
-) -> str:
+def hash_member(fh: BinaryIO, e: Entry, observe: Callable[[bytes], None] | None = None) -> str:
     """sha256 of the member's bytes; `observe` sees each chunk too (one inflate pass)."""
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):

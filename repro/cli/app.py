@@ -31,6 +31,10 @@ def say(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+def warn(msg: str) -> None:
+    say(f"repro: warning: {msg}")
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

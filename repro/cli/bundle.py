@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
+from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, mention_abandoned
 
 
 @main.command(context_settings=CONTEXT)
@@ -31,20 +32,40 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
       repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import runner
+    from repro import preflight, runner
     from repro.bundle import pack as do_pack
+    from repro.errors import ReproError
 
+    outputs = kw["outputs"] or kw["project"] / "outputs"
+    preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
     lock_path = None
     if not no_lock:
         lres = lockmod.lock(lock_options(kw))
-        for w in lres.warnings:
-            say(f"repro: warning: {w}")
+        for msg in lres.warnings:
+            warn(msg)
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
-    res = runner.run(opts, on_start=announce)
+    watchers: list[preflight.DiskWatch] = []
+
+    def started(run_id: str, when: float) -> None:
+        announce(run_id, when)
+        staging = opts.outputs / "runs" / f".{run_id}.partial"
+        watchers.append(preflight.DiskWatch(staging, opts.outputs / "bundles", warn).start())
+
+    try:
+        res = runner.run(opts, on_start=started)
+    finally:
+        for watcher in watchers:
+            watcher.stop()
     finished(res)
-    packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    mention_abandoned(opts.outputs)
+    try:
+        packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    except ReproError:
+        say(f"repro: the run is kept in {res.run_dir}; once fixed, finish the job with:")
+        say(f"repro:   repro pack {res.run_dir} --out {opts.outputs / 'bundles'}")
+        raise
     if kw["as_json"]:
         emit_json(
             {

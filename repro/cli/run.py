@@ -7,7 +7,7 @@ from typing import Any
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
 from repro.cli.options import opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, mention_abandoned
 
 
 @main.command(context_settings=CONTEXT)
@@ -30,6 +30,7 @@ def run(**kw: Any) -> None:
     opts = run_options(kw, lock_path if lock_path.is_file() else None)
     res = runner.run(opts, on_start=announce)
     finished(res)
+    mention_abandoned(opts.outputs)
     if kw["as_json"]:
         emit_json(
             {
