@@ -133,6 +133,9 @@ RULES: tuple[Rule, ...] = (
 )
 # The longest match any rule can produce, rounded up.
 RULES_MAX = KEY_BODY + 256
+# A match ending this close to the end of what has arrived is held back too: a PEM
+# body stops before an END line that has only partly arrived, then takes it whole.
+_SLACK = 64
 
 _URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://(?:[^/@\s:]*):(?P<pw>[^/@\s]+)@")
 
@@ -182,6 +185,7 @@ class Masker:
     literals: tuple[tuple[bytes, str], ...]  # longest first
     rules: tuple[tuple[Rule, re.Pattern[bytes]], ...]
     carry: int
+    multiline: bool  # a secret of the environment holds a newline
 
     def mask(self, data: bytes, counts: Counter[str]) -> bytes:
         for lit, name in self.literals:
@@ -222,6 +226,7 @@ def build(environ: Mapping[str, str] | None = None) -> Masker:
         literals=tuple(sorted(literals.items(), key=lambda kv: -len(kv[0]))),
         rules=tuple((r, re.compile(r.pattern)) for r in RULES),
         carry=max([RULES_MAX, *map(len, literals)]),
+        multiline=any(b"\n" in lit for lit in literals),
     )
 
 
@@ -239,13 +244,19 @@ class StreamMasker:
 
     def feed(self, chunk: bytes) -> bytes:
         buf = self._tail + chunk if self._tail else chunk
-        keep = len(buf) - self.masker.carry
-        if keep <= 0:
+        carry = self.masker.carry
+        if len(buf) <= carry and b"\n" not in buf:
             self._tail = buf
             return b""
-        cut = keep
-        for start, end in self.masker.spans(buf, keep):
-            if end == len(buf):  # it may go on in the next chunk: hold it back whole
+        # Hold back the line in progress (no token spans lines; a PEM block in progress
+        # is a match reaching the end, held back below), or `carry` bytes when a line is
+        # that long or a secret of the environment spans lines: the file lags the
+        # stream by little, and a SIGKILL loses at most the unfinished line.
+        nl = buf.rfind(b"\n", max(0, len(buf) - carry))
+        cut = len(buf) - carry if nl < 0 or self.masker.multiline else nl + 1
+        cut = max(cut, 0)
+        for start, end in self.masker.spans(buf, cut):
+            if end + _SLACK >= len(buf):  # it may go on in the next chunk: hold it back whole
                 cut = min(cut, start)
                 break
             if start < cut < end:  # straddles the cut: emit it masked
@@ -253,7 +264,7 @@ class StreamMasker:
             if start >= cut:
                 break
         out, self._tail = buf[:cut], buf[cut:]
-        return self.masker.mask(out, self.counts)
+        return self.masker.mask(out, self.counts) if out else b""
 
     def flush(self) -> bytes:
         out, self._tail = self._tail, b""

@@ -7,6 +7,7 @@ holds a half-made run; `outputs/latest` then points at it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -183,8 +184,10 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
     run_id, staging = _prepare(opts.outputs)
     try:
         return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
-    except Exception:
+    except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(Exception):  # the disk may be full: the error says so
+            ledger.append(opts.outputs, "end", run_id=run_id, status="discarded", reason=str(exc))
         raise
     except BaseException:
         # Ctrl-C inside repro itself (not the suite's): what was captured stays
