@@ -23,6 +23,7 @@ non-UTF-8 output is masked byte for byte like any other.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -224,7 +225,7 @@ def build(environ: Mapping[str, str] | None = None) -> Masker:
     literals = env_secrets(environ) if environ is not None else {}
     return Masker(
         literals=tuple(sorted(literals.items(), key=lambda kv: -len(kv[0]))),
-        rules=tuple((r, re.compile(r.pattern)) for r in RULES),
+        rules=_shapes(),
         carry=max([RULES_MAX, *map(len, literals)]),
         multiline=any(b"\n" in lit for lit in literals),
     )
@@ -338,3 +339,13 @@ def mask_file(path: os.PathLike[str] | str, masker: Masker, counts: Counter[str]
         while chunk := fh.read(1 << 20):
             out.write(sm.feed(chunk))
         out.write(sm.flush())
+
+
+def looks_secret(data: bytes) -> bool:
+    """True if any token shape occurs in `data` (env.json withholds such values)."""
+    return any(rx.search(data) for _, rx in _shapes())
+
+
+@functools.cache
+def _shapes() -> tuple[tuple[Rule, re.Pattern[bytes]], ...]:
+    return tuple((r, re.compile(r.pattern)) for r in RULES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,7 +41,8 @@ PRINTING = {
             sys.stdout.write(t[5:] + "\\n"); sys.stdout.flush()
 
         def test_binary():
-            sys.stdout.buffer.write(b"\\xff\\xfe " + os.environ["GITHUB_TOKEN"].encode() + b"\\x80\\n")
+            token = os.environ["GITHUB_TOKEN"].encode()
+            sys.stdout.buffer.write(b"\\xff\\xfe " + token + b"\\x80\\n")
 
         @pytest.mark.parametrize("key", ["{AWS}"])
         def test_in_id(key):
@@ -153,10 +155,8 @@ def _end_pytest(pid_file: Path) -> None:
     """pytest runs in its own session and outlives a killed repro: end it (by its pid)."""
     if pid_file.is_file():
         pid = int(pid_file.read_text())
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
