@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from repro.cli import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-COMMANDS = ("", "lock", "run", "pack", "bundle", "verify")
+FIRST = ("", "lock", "run", "pack", "bundle", "verify")
+# Every other command follows, so a new command cannot be left out of the reference.
+COMMANDS = FIRST + tuple(sorted(set(main.commands) - set(FIRST)))
 
 
 def render() -> str:
