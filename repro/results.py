@@ -282,9 +282,17 @@ class Follower:
         if self.transform is not None:
             block = self.transform(block)
         if self.copy_to is not None:
-            if self._out is None:
-                self._out = open(self.copy_to, "ab", buffering=0)  # noqa: SIM115
-            self._out.write(block)
+            try:
+                if self._out is None:
+                    self._out = open(self.copy_to, "ab", buffering=0)  # noqa: SIM115
+                self._out.write(block)
+            except OSError as exc:
+                from repro.errors import EnvironmentProblem
+
+                raise EnvironmentProblem(
+                    f"cannot write {self.copy_to.name}: {exc.strerror}",
+                    hint="free disk space or make the outputs folder writable",
+                ) from exc
         feed = self.parser.feed
         for line in block[:-1].split(b"\n"):
             feed(line)

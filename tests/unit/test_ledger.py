@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -22,7 +23,7 @@ def test_header_then_chained_events(tmp_path):
     lines = _fill(tmp_path)
     header = json.loads(lines[0])
     assert header["format"] == ledger.FORMAT and header["prev"] is None
-    for before, line in zip(lines, lines[1:]):
+    for before, line in itertools.pairwise(lines):
         assert json.loads(line)["prev"] == hashlib.sha256(before).hexdigest()
     rep = ledger.read(tmp_path)
     assert rep.intact and rep.lines == 5

@@ -21,7 +21,8 @@ SAMPLES = {
     "npm-token": "npm_" + "a1B2" * 9,
     "sendgrid-key": "SG." + "a" * 22 + "." + "b" * 43,
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl",
-    "private-key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow" + "A" * 300
+    "private-key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow"
+    + "A" * 300
     + "\n-----END RSA PRIVATE KEY-----",
     "url-credentials": "https://deploy:s3cret-pass@git.example.invalid/x.git",
 }
