@@ -137,9 +137,8 @@ def _sigint_to_flag(flag: threading.Event) -> Iterator[None]:
 class _Sinks:
     """Where each chunk goes: its own log, the combined log, the terminal.
 
-    The files get the chunk masked (repro.mask: a stream's masker holds back its
-    unfinished line); the combined log gets what each stream's masker releases,
-    so each byte is masked once, and the terminal gets the chunk at once, as is.
+    The files get the chunk masked (repro.mask: each file's masker holds back the
+    tail that may be the start of a secret); the terminal gets it at once, as is.
     """
 
     def __init__(
@@ -153,25 +152,23 @@ class _Sinks:
         self.files = {
             "stdout": open(logs / "stdout.log", "wb", buffering=0),  # noqa: SIM115
             "stderr": open(logs / "stderr.log", "wb", buffering=0),  # noqa: SIM115
+            "combined": open(logs / "pytest_output.txt", "wb", buffering=0),  # noqa: SIM115
         }
-        self.combined = open(logs / "pytest_output.txt", "wb", buffering=0)  # noqa: SIM115
+        rels = {"stdout": "stdout.log", "stderr": "stderr.log", "combined": "pytest_output.txt"}
         self.maskers = {
-            name: masking.stream(f"logs/{name}.log") if masking is not None else None
-            for name in self.files
+            k: masking.stream(f"logs/{rel}") if masking is not None else None
+            for k, rel in rels.items()
         }
-        if masking is not None:
-            masking.sums["logs/pytest_output.txt"] = ("logs/stdout.log", "logs/stderr.log")
         self.echo: dict[str, IO[bytes] | None] = {"stdout": echo_out, "stderr": echo_err}
 
-    def _put(self, name: str, data: bytes) -> None:
-        if data:
-            self.files[name].write(data)
-            self.combined.write(data)
+    def _put(self, name: str, chunk: bytes) -> None:
+        sm = self.maskers[name]
+        self.files[name].write(sm.feed(chunk) if sm is not None else chunk)
 
     def write(self, name: str, chunk: bytes) -> None:
-        sm = self.maskers[name]
         try:
-            self._put(name, sm.feed(chunk) if sm is not None else chunk)
+            self._put(name, chunk)
+            self._put("combined", chunk)
         except OSError as exc:
             raise EnvironmentProblem(
                 f"cannot write the test logs: {exc.strerror}",
@@ -187,11 +184,11 @@ class _Sinks:
                 self.echo[name] = None
 
     def close(self) -> None:
-        for name, sm in self.maskers.items():
+        for name, fh in self.files.items():
+            sm = self.maskers[name]
             with contextlib.suppress(OSError):  # a full disk was reported by write()
                 if sm is not None:
-                    self._put(name, sm.flush())
-        for fh in (*self.files.values(), self.combined):
+                    fh.write(sm.flush())
             fh.close()
 
 

@@ -278,9 +278,6 @@ class RunMasking:
 
     masker: Masker | None  # None: --no-mask
     counts: dict[str, Counter[str]] = field(default_factory=dict)
-    # A file written from other files' masked output (the combined log): its counts
-    # are theirs added up.
-    sums: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def stream(self, rel: str) -> StreamMasker | None:
         if self.masker is None:
@@ -316,9 +313,6 @@ class RunMasking:
 
     def summary(self) -> dict[str, Any]:
         """run_metadata.json's `masking`: counts per file and rule, never a value."""
-        counts = dict(self.counts)
-        for rel, parts in self.sums.items():
-            counts[rel] = sum((self.counts.get(p, Counter()) for p in parts), Counter())
         return {
             "enabled": self.masker is not None,
             "mask": MASK.decode(),
