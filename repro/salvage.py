@@ -39,7 +39,12 @@ def host() -> str:
 
 
 def write_intent(
-    staging: Path, opts: RunOptions, run_id: str, argv: list[str], masking: mask.RunMasking
+    staging: Path,
+    opts: RunOptions,
+    run_id: str,
+    argv: list[str],
+    masking: mask.RunMasking,
+    python_version: str,
 ) -> None:
     """What is about to run, on disk before pytest starts (no secret: it is masked)."""
     intent = {
@@ -58,6 +63,8 @@ def write_intent(
             "term_grace": opts.policy.term_grace,
         },
         "mask": masking.masker is not None,
+        "options": dict(opts.options),
+        "python_version": python_version,
         "seeds": {"PYTHONHASHSEED": (opts.environ or os.environ).get("PYTHONHASHSEED")},
     }
     write_json(staging / INTENT, masking.record(INTENT, intent))
@@ -217,7 +224,7 @@ def _write_records(
     res: results.TestResults,
     missing: list[str],
 ) -> None:
-    from repro.runner import LOG_FILES, RESULT_FILES
+    from repro.runner import LOG_FILES, RESULT_FILES, _pytest_record
 
     ended = _ended(partial)
     started = float(intent["started"])
@@ -236,7 +243,13 @@ def _write_records(
             "argv": intent["argv"],
             "cwd": intent["cwd"],
             "python": intent["python"],
-            "pytest": {"version": res.pytest_version, "plugins": list(res.plugins)},
+            "options": intent.get("options", {}),
+            "pytest": _pytest_record(res, partial),
+            "python_ran": {
+                "probe": intent.get("python_version") or "unknown",
+                "pytest": res.python,
+                "executable": res.executable,
+            },
             "seeds": intent["seeds"],
             "started": records.utc_iso(started),
             "ended": records.utc_iso(max(ended, started)),
@@ -246,7 +259,8 @@ def _write_records(
             "status": STATUS,
             "status_reason": f"{reason}; salvaged by repro salvage",
             "counts": res.counts,
-            "tests_total": sum(res.counts.values()),
+            "counts_source": res.counts_source,
+            "tests_total": len(res.outcomes),
             "collected": res.collected,
             "order": list(res.order),
             "in_flight": res.in_flight,
