@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,7 +160,7 @@ def _fill(partial: Path, intent: dict[str, Any], masking: mask.RunMasking) -> li
         path = partial / rel
         if path.is_file():
             if masking.masker is not None:
-                mask.mask_file(path, masking.masker, masking.counts.setdefault(rel, _counter()))
+                mask.mask_file(path, masking.masker, masking.counts.setdefault(rel, Counter()))
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
@@ -170,12 +171,6 @@ def _fill(partial: Path, intent: dict[str, Any], masking: mask.RunMasking) -> li
         _collect_env(partial, intent, masking)
         missing.append("env.json: collected at salvage time (repro died before writing it)")
     return missing
-
-
-def _counter() -> Any:
-    from collections import Counter
-
-    return Counter()
 
 
 def _collect_env(partial: Path, intent: dict[str, Any], masking: mask.RunMasking) -> None:

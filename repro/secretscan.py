@@ -52,25 +52,35 @@ def _kind(mode: int) -> str:
 
 
 class Scanner:
-    """Counts token shapes per member, fed chunk by chunk (a token across two chunks counts)."""
+    """Counts token shapes per member, fed chunk by chunk.
+
+    Each chunk is searched together with the last `RULES_MAX` bytes before it, and
+    only matches that end inside the new chunk are counted: a token split across
+    two chunks is found once. Nothing is replaced.
+    """
 
     def __init__(self) -> None:
         self._masker = mask.build(None)
-        self._streams: dict[str, mask.StreamMasker] = {}
+        self.counts: dict[str, Counter[str]] = {}
 
     def member(self, name: str) -> Callable[[bytes], None]:
-        sm = self._streams[name] = mask.StreamMasker(self._masker)
+        counts = self.counts.setdefault(name, Counter())
+        tail = b""
 
         def observe(chunk: bytes) -> None:
-            sm.feed(chunk)
+            nonlocal tail
+            buf = tail + chunk if tail else chunk
+            new_from = len(tail)
+            for _, end, rule in self._masker.tokens(buf):
+                if end > new_from:
+                    counts[rule] += 1
+            tail = buf[-mask.RULES_MAX :]
 
         return observe
 
     def findings(self) -> list[tuple[str, str]]:
         out = []
-        for name, sm in self._streams.items():
-            sm.flush()
-            counts: Counter[str] = sm.counts
+        for name, counts in self.counts.items():
             if counts:
                 what = ", ".join(f"{n} x {rule}" for rule, n in sorted(counts.items()))
                 out.append((name, f"looks like it holds credentials ({what})"))

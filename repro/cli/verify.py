@@ -20,14 +20,20 @@ from repro.errors import EXIT_BAD
     metavar="DIGEST",
     help="The digest you were given (sha256:<hex>); the bundle must match it.",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings (such as lock drift) as failures.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (lock drift, content that looks like credentials) as failures.",
+)
 @opt_json
 @handle_errors
 def verify(bundles: tuple[Path, ...], expect: str | None, strict: bool, as_json: bool) -> None:
     """Check bundles without extracting them or running anything from them.
 
     Checks the container, completeness, every byte, the digest, every record's
-    schema, and the cross-references between records.
+    schema, and the cross-references between records; warns when a member holds
+    something shaped like a credential (a token, a private key). Refuses at once
+    anything that is not a regular file (a FIFO, a device, a folder).
 
     Prints `OK <path> <digest>` or `FAIL <path>` followed by every problem.
 
