@@ -192,10 +192,8 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
         with contextlib.suppress(Exception):  # the disk may be full: the error says so
             ledger.append(opts.outputs, "end", run_id=run_id, status="discarded", reason=str(exc))
         raise
-    except BaseException:
-        # Ctrl-C inside repro itself (not the suite's): what was captured stays
-        # salvageable, as after a SIGKILL.
-        raise
+    # Anything else (Ctrl-C inside repro itself, not the suite's) leaves the staging
+    # folder: what was captured stays salvageable, as after a SIGKILL.
 
 
 def _run_into(
@@ -248,8 +246,7 @@ def _run_into(
     if lock_drift:
         warnings.append(
             f"the environment differs from {opts.lock_path and opts.lock_path.name} in "
-            f"{len(lock_drift)} "
-            f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
+            f"{len(lock_drift)} package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
         )
 
     # pytest may die before the plugin loads; the record still names an (empty) file.
