@@ -138,3 +138,12 @@ def test_record_masking_counts_per_file():
     rec = run.record("run_metadata.json", {"argv": ["-k", GH], "n": 1})
     assert rec == {"argv": ["-k", mask.MASK.decode()], "n": 1}
     assert run.summary()["counts"] == {"run_metadata.json": {"env:GITHUB_TOKEN": 1}}
+
+
+def test_record_masking_with_escapes_and_non_ascii():
+    value = 'pa"ss\\wörd-secret-1'
+    run = mask.for_run({"THE_PASSWORD": value})
+    rec = run.record("env.json", {"order": [f"t[{value}]", "plain"], value: 1})
+    assert value not in json.dumps(rec, ensure_ascii=False)
+    assert rec["order"] == [f"t[{mask.MASK.decode()}]", "plain"]
+    assert run.summary()["counts"]["env.json"] == {"env:THE_PASSWORD": 2}
