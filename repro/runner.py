@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, junit, ledger, mask, records, results
+from repro import __version__, capture, codestate, envinfo, junit, ledger, mask, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -186,7 +186,8 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
     git = envinfo.git_info(project, exclude=[opts.outputs])
     run_id, staging = _prepare(opts.outputs)
     try:
-        return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
+        code = codestate.capture(project, staging, exclude=[opts.outputs])
+        return _run_into(opts, project, environ, probe, git, code, run_id, staging, on_start)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(Exception):  # the disk may be full: the error says so
@@ -202,6 +203,7 @@ def _run_into(
     environ: Mapping[str, str],
     probe: dict[str, Any],
     git: dict[str, Any] | None,
+    code: dict[str, Any],
     run_id: str,
     staging: Path,
     on_start: Callable[[str, float], None] | None,
@@ -212,7 +214,7 @@ def _run_into(
 
     salvage.write_intent(staging, opts, run_id, argv, masking, probe["python"]["version"])
     lock_info, lock_drift, env_record, env_bytes = _records_before(
-        opts, project, staging, environ, probe, git, masking
+        opts, staging, environ, probe, git, code, masking
     )
     ledger.append(opts.outputs, "start", run_id=run_id, pid=os.getpid(), host=salvage.host())
     if on_start is not None:
@@ -276,7 +278,7 @@ def _run_into(
                     "pytest": res.python,
                     "executable": res.executable,
                 },
-                "seeds": {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")},
+                "seeds": _seeds(environ, res),
                 "started": records.utc_iso(cap.started),
                 "ended": records.utc_iso(cap.ended),
                 "duration_seconds": round(cap.duration, 6),
@@ -288,6 +290,8 @@ def _run_into(
                 "counts_source": res.counts_source,
                 "tests_total": len(res.outcomes),
                 "collected": res.collected,
+                "collection": res.collection,
+                "crashed_workers": list(res.crashed_workers),
                 "order": list(res.order),
                 "in_flight": res.in_flight,
                 "collect_errors": list(res.collect_errors),
@@ -365,11 +369,11 @@ def _run_into(
 
 def _records_before(
     opts: RunOptions,
-    project: Path,
     staging: Path,
     environ: Mapping[str, str],
     probe: dict[str, Any],
     git: dict[str, Any] | None,
+    code: dict[str, Any],
     masking: mask.RunMasking,
 ) -> tuple[dict[str, str] | None, list[dict[str, Any]] | None, dict[str, Any], bytes]:
     """The records known before pytest starts (lock, schemas, env.json), written first so
@@ -378,15 +382,21 @@ def _records_before(
     if opts.lock_path is not None and opts.lock_path.is_file():
         lock_info, lock_drift = _include_lock(opts.lock_path, staging, probe, opts.drift_ignore)
     _copy_schemas(staging / "schemas")
-    env_record = records.validate(
-        masking.record(
-            "env.json",
-            envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
-        ),
-        "env",
+    env = envinfo.collect(
+        probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code
     )
+    env_record = records.validate(masking.record("env.json", env), "env")
     env_bytes = write_json(staging / "env.json", env_record)
     return lock_info, lock_drift, env_record, env_bytes
+
+
+def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, str | None]:
+    """What a replay needs to run the tests in the same order with the same randomness."""
+    seeds: dict[str, str | None] = {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")}
+    seed = (res.config or {}).get("randomly_seed")
+    if type(seed) is int:
+        seeds["pytest-randomly"] = str(seed)
+    return seeds
 
 
 def _pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:

@@ -257,6 +257,8 @@ def _write_records(
             "counts_source": res.counts_source,
             "tests_total": len(res.outcomes),
             "collected": res.collected,
+            "collection": res.collection,
+            "crashed_workers": list(res.crashed_workers),
             "order": list(res.order),
             "in_flight": res.in_flight,
             "collect_errors": list(res.collect_errors),

@@ -153,10 +153,12 @@ def _kill_repro_when(proj: Path, ready: Callable[[Path], bool], env: dict[str, s
 
 def _end_pytest(pid_file: Path) -> None:
     """pytest runs in its own session and outlives a killed repro: end it (by its pid)."""
-    if pid_file.is_file():
-        pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while not _read(pid_file).strip() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the test is writing it
+    if _read(pid_file).strip():
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(int(_read(pid_file)), signal.SIGKILL)
 
 
 def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
@@ -190,7 +192,9 @@ def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_
     proj = project(SLOW)
     pid_file = tmp_path / "pytest.pid"
     try:
-        rc = _kill_repro_when(proj, lambda _: pid_file.is_file(), {"PID_FILE": str(pid_file)})
+        rc = _kill_repro_when(
+            proj, lambda _: bool(_read(pid_file).strip()), {"PID_FILE": str(pid_file)}
+        )
     finally:
         _end_pytest(pid_file)
     assert rc == -signal.SIGKILL
