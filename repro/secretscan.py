@@ -9,6 +9,7 @@ the member and the rule, never the matched text.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections import Counter
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from repro import mask
+from repro import mask, zipsafe
 
 
 def open_regular(path: Path) -> BinaryIO:
@@ -51,19 +52,46 @@ def _kind(mode: int) -> str:
     return "not a file"
 
 
+# What repro masks while it runs (repro.mask): in a bundle whose run masked, these
+# members already went through the same rules, so scanning them again finds nothing
+# and would cost verify most of its speed (a regex pass per shape over every log byte).
+MASKED_MEMBERS = ("data/logs/", "data/results/", "data/env.json", "data/run_metadata.json")
+
+
+def masked_at_source(fh: BinaryIO, meta: zipsafe.Entry | None) -> bool:
+    """True if the bundle's run_metadata.json says masking was on (a small read)."""
+    if meta is None or meta.usize > 32 << 20:
+        return False
+    try:
+        doc = json.loads(zipsafe.read_member(fh, meta, 32 << 20))
+    except (zipsafe.MemberError, ValueError, RecursionError):
+        return False
+    masking = doc.get("masking") if isinstance(doc, dict) else None
+    return isinstance(masking, dict) and masking.get("enabled") is True
+
+
 class Scanner:
     """Counts token shapes per member, fed chunk by chunk.
+
+    With `skip_masked`, members that repro masked at the source (`MASKED_MEMBERS`)
+    are not scanned: the rules are the same. Everything else is (the code patch, the
+    lock, the schemas), and everything is when masking was off (`--no-mask`) or the
+    bundle says nothing about it.
 
     Each chunk is searched together with the last `RULES_MAX` bytes before it, and
     only matches that end inside the new chunk are counted: a token split across
     two chunks is found once. Nothing is replaced.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, skip_masked: bool = False) -> None:
         self._masker = mask.build(None)
+        self.skip_masked = skip_masked
         self.counts: dict[str, Counter[str]] = {}
 
-    def member(self, name: str) -> Callable[[bytes], None]:
+    def member(self, name: str) -> Callable[[bytes], None] | None:
+        rel = name.split("/", 1)[1] if "/" in name else name
+        if self.skip_masked and rel.startswith(MASKED_MEMBERS):
+            return None
         counts = self.counts.setdefault(name, Counter())
         tail = b""
 

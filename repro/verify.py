@@ -150,9 +150,9 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
     sizes = _listed_sizes(tags["repro-bundle.json"])
     failed: set[str] = set()
-    from repro.secretscan import Scanner
+    from repro.secretscan import Scanner, masked_at_source
 
-    scan = Scanner()
+    scan = Scanner(masked_at_source(fh, by_name.get(f"{top}/data/run_metadata.json")))
     for rel, want in (*manifest.items(), *tagmanifest.items()):
         entry = by_name.get(f"{top}/{rel}")
         if entry is None:
