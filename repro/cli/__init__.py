@@ -9,7 +9,16 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import bundle, lock, log, pack, run, salvage, verify  # noqa: F401  (registers the commands)
+from repro.cli import (  # noqa: F401  (registers the commands)
+    bundle,
+    clean,
+    lock,
+    log,
+    pack,
+    run,
+    salvage,
+    verify,
+)
 from repro.cli.app import main
 
 __all__ = ["main"]

@@ -10,7 +10,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished, mention_abandoned
+from repro.cli.render import announce, finished, mention_abandoned, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -23,17 +23,19 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
-    complete, valid bundle. With --json, stdout carries only
-    {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+    complete, valid bundle. With --json, stdout carries one object
+    (schemas/cli/bundle.schema.json) and the test output goes to stderr.
 
     \b
     Example:
-      repro bundle -- -q
-      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
+      repro bundle --no-lock -- -q
+      repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
+        --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import preflight, runner
+    from repro import preflight, runner, workspace
     from repro.bundle import pack as do_pack
+    from repro.cli.contract import abspath
     from repro.errors import ReproError
 
     outputs = kw["outputs"] or kw["project"] / "outputs"
@@ -41,11 +43,12 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     lock_path = None
     if not no_lock:
         lres = lockmod.lock(lock_options(kw))
-        for msg in lres.warnings:
-            warn(msg)
+        for w in lres.warnings:
+            say(f"repro: warning: {w}", "warning")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
+    workspace.ensure(opts.outputs)
     watchers: list[preflight.DiskWatch] = []
 
     def started(run_id: str, when: float) -> None:
@@ -58,7 +61,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     finally:
         for watcher in watchers:
             watcher.stop()
-    finished(res)
+    finished(res, quiet=kw["quiet"])
     mention_abandoned(opts.outputs)
     try:
         packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
@@ -66,10 +69,11 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
         say(f"repro: the run is kept in {res.run_dir}; once fixed, finish the job with:")
         say(f"repro:   repro pack {res.run_dir} --out {opts.outputs / 'bundles'}")
         raise
+    workspace.write_index(opts.outputs)
     if kw["as_json"]:
         emit_json(
             {
-                "bundle": str(packed.path),
+                "bundle": abspath(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
                 "exit_code": res.exit_code,
@@ -77,6 +81,6 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             }
         )
     else:
-        click.echo(f"{packed.path}\n{packed.digest}")
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
+        click.echo(f"{shown(packed.path)}\n{packed.digest}")
+        say(verify_line(packed.path, packed.digest), "note")
     sys.exit(res.exit_code)

@@ -35,12 +35,13 @@ def log(outputs: Path, as_json: bool) -> None:
       repro log --json | jq '.runs[] | select(.open)'
     """
     from repro import ledger
+    from repro.cli.contract import abspath
 
     rep = ledger.read(outputs)
     if as_json:
         emit_json(
             {
-                "ledger": str(rep.path),
+                "ledger": abspath(rep.path),
                 "format": rep.format,
                 "lines": rep.lines,
                 "intact": rep.intact,

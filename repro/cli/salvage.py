@@ -40,6 +40,7 @@ def salvage(
     """
     from repro import salvage as salv
     from repro.bundle import pack
+    from repro.cli.contract import abspath
 
     targets = list(run_dirs) or [a.path for a in salv.find(outputs)]
     done = []
@@ -50,7 +51,7 @@ def salvage(
             say(f"repro: {res.run_id}: repro died before the run started; nothing to keep")
         else:
             packed = pack(res.run_dir, out_dir=outputs / "bundles", store=store)
-            item |= {"run_dir": str(res.run_dir), "bundle": str(packed.path)}
+            item |= {"run_dir": abspath(res.run_dir), "bundle": abspath(packed.path)}
             item |= {"digest": packed.digest, "in_flight": res.in_flight}
             if not as_json:
                 click.echo(f"{packed.path}\n{packed.digest}")
@@ -58,7 +59,7 @@ def salvage(
                 say(f"repro: salvaged {res.run_id} (abandoned{flight})")
         done.append(item)
     if as_json:
-        emit_json(done)
+        emit_json({"salvaged": done})
     elif not targets:
         say(f"repro: no abandoned run in {outputs}/runs")
     sys.exit(0)

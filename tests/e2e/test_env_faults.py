@@ -53,10 +53,11 @@ def test_disk_full_while_capturing_leaves_nothing_behind(project):
         "repro: error: no space left"
     ), last
     assert "Traceback" not in proc.stderr
-    # The ledger (which records the run that could not be kept) and the empty bundles
-    # folder made by the preflight check are expected.
+    # Nothing of the run: only repro's own .gitignore and README.md (written on first
+    # use), the ledger that records the run could not be kept, and the empty bundles
+    # folder made by the preflight check.
     kept = [p for p in _leftovers(proj / "outputs") if p not in ("ledger.jsonl", "bundles")]
-    assert kept in ([], ["runs"])
+    assert kept in ([".gitignore", "README.md", "runs"],)
 
 
 def test_unwritable_outputs_is_an_environment_error(project):
@@ -64,7 +65,7 @@ def test_unwritable_outputs_is_an_environment_error(project):
     res = run_repro("run", "--outputs", "/proc/repro-outputs", cwd=proj)
     assert res.returncode == 3
     assert res.stderr.strip() == (
-        "repro: error: cannot create the run folder in /proc/repro-outputs: No such file or "
+        "repro: error: cannot create the outputs folder /proc/repro-outputs: No such file or "
         "directory (make it writable or pass --outputs DIR)"
     )
 

@@ -92,7 +92,7 @@ def test_no_mask_is_recorded_and_verify_warns(project):
     assert GH.encode() in files[f"{top}/data/logs/stdout.log"]
     warned = run_repro("verify", bundle, "--json", cwd=proj)
     assert warned.returncode == 0
-    report = json.loads(warned.stdout)[0]
+    report = json.loads(warned.stdout)["bundles"][0]
     assert any("github-token" in w and "stdout.log" in w for w in report["warnings"])
     assert all(GH not in w for w in report["warnings"])  # the rule, never the value
     strict = run_repro("verify", bundle, "--strict", cwd=proj)
@@ -185,7 +185,7 @@ def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
     for run in ledger["runs"]:
         assert not run["open"] and run["digests"], run
     assert len(bundles) == len(ledger["runs"])
-    return json.loads(salvaged.stdout)  # type: ignore[no-any-return]
+    return json.loads(salvaged.stdout)["salvaged"]  # type: ignore[no-any-return]
 
 
 def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_path):
