@@ -32,7 +32,7 @@ def log(outputs: Path, as_json: bool) -> None:
     \b
     Example:
       repro log
-      repro log --json | jq '.runs[] | select(.open)'
+      repro log --json      # {"runs": [{"run_id", "open", ...}], "intact", ...}
     """
     from repro import ledger
     from repro.cli.contract import abspath

@@ -31,12 +31,13 @@ def salvage(
 
     A run's logs and per-test results up to the death, the test in flight, env
     and lock records are kept; run_metadata.json says what is missing. Without
-    RUN_DIR, every abandoned run under --outputs is salvaged.
+    RUN_DIR (outputs/runs/.<run_id>.partial), every abandoned run under --outputs
+    is salvaged.
 
     \b
     Example:
-      repro salvage
-      repro salvage outputs/runs/.20260101T120000Z-a1b2c3.partial
+      repro salvage           # every abandoned run under outputs/
+      repro salvage --json    # {"salvaged": [{"run_id", "bundle", ...}]}
     """
     from repro import salvage as salv
     from repro.bundle import pack

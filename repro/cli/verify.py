@@ -64,6 +64,9 @@ def verify(
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
     for b in targets:
+        if b.exists() and not b.is_file():
+            # A FIFO would block the first read, a device never ends: refused unread.
+            raise UsageError(f"not a regular file: {b}", hint="pass the bundle's .zip file")
         if not b.is_file():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     reports = [do_verify(b, expect=expect, strict=strict) for b in targets]

@@ -189,6 +189,8 @@ GOOD = {
     "pack": lambda r: ["pack", r["proj"] / "outputs" / "latest"],
     "verify": lambda r: ["verify", r["bundle"]],
     "clean": lambda r: ["clean", "--project", r["proj"], "--keep", "1", "--dry-run"],
+    "log": lambda r: ["log", "--outputs", r["proj"] / "outputs"],
+    "salvage": lambda r: ["salvage", "--outputs", r["proj"] / "outputs"],
 }
 
 

@@ -110,8 +110,22 @@ def test_verify_refuses_what_is_not_a_file_at_once(tmp_path, kind):
     started = time.monotonic()
     res = run_repro("verify", target, timeout=20)
     assert time.monotonic() - started < 15
-    assert res.returncode == 1
-    assert "not a regular file" in res.stdout
+    assert res.returncode == 2
+    assert (
+        res.stderr.strip()
+        == f"repro: error: not a regular file: {target} (pass the bundle's .zip file)"
+    )
+
+
+def test_verify_library_refuses_what_is_not_a_file(tmp_path):
+    """The library call too, for callers without the CLI's check: a problem, no read."""
+    from repro.verify import verify
+
+    pipe = tmp_path / "pipe.zip"
+    os.mkfifo(pipe)
+    for target in (pipe, Path("/dev/null"), tmp_path):
+        rep = verify(target)
+        assert not rep.ok and "not a regular file" in rep.problems[0].message
 
 
 # --- SIGKILL at observed points ------------------------------------------------------
