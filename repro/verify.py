@@ -20,11 +20,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from repro import records, results, zipsafe
 from repro.bundle import RECORD_SCHEMAS, TAG_FILES, content_digest, role_of
 from repro.junit import JUnitBuilder, JUnitCounts, junit_counts
+from repro.progress import Advance, Reporter, silent
+
+if TYPE_CHECKING:
+    from repro.secretscan import Scanner
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
@@ -81,7 +85,9 @@ class _Ctx:
         self.problems.append(Problem(kind, member, message))
 
 
-def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> VerifyReport:
+def verify(
+    path: Path, *, expect: str | None = None, strict: bool = False, progress: Reporter = silent
+) -> VerifyReport:
     from repro.secretscan import open_regular
 
     ctx = _Ctx(Path(path))
@@ -94,10 +100,12 @@ def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> Ve
         ctx.bad("container", None, str(exc))
         return VerifyReport(Path(path), None, tuple(ctx.problems))
     with fh:
-        return _verify(fh, ctx, expect, strict)
+        return _verify(fh, ctx, expect, strict, progress)
 
 
-def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> VerifyReport:
+def _verify(
+    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool, progress: Reporter
+) -> VerifyReport:
     arc = zipsafe.read_archive(fh)
     for kind, member, msg in arc.problems:
         ctx.bad(kind, member, msg)
@@ -148,36 +156,13 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     # 4. fixity. A member whose declared size is not the one repro-bundle.json lists cannot
     # hold the listed bytes: it is not inflated at all, which keeps a bomb that replaced a
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
-    sizes = _listed_sizes(tags["repro-bundle.json"])
     failed: set[str] = set()
     from repro.secretscan import Scanner, masked_at_source
 
     scan = Scanner(masked_at_source(fh, by_name.get(f"{top}/data/run_metadata.json")))
-    for rel, want in (*manifest.items(), *tagmanifest.items()):
-        entry = by_name.get(f"{top}/{rel}")
-        if entry is None:
-            continue
-        want_size = sizes.get(rel)
-        if want_size is not None and entry.usize != want_size:
-            ctx.bad(
-                "fixity",
-                entry.name,
-                f"declares {entry.usize} bytes, repro-bundle.json lists {want_size} (not read)",
-            )
-            failed.add(entry.name)
-            continue
-        if rel in tags:
-            got = hashlib.sha256(tags[rel]).hexdigest()
-        else:
-            try:
-                got = zipsafe.hash_member(fh, entry, scan.member(entry.name))
-            except zipsafe.MemberError as exc:
-                ctx.bad("fixity", entry.name, str(exc))
-                failed.add(entry.name)
-                continue
-        if got != want:
-            ctx.bad("fixity", entry.name, f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
-            failed.add(entry.name)
+    total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
+    with progress(f"verifying {ctx.path.name}", total) as advance:
+        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
 
     # 5. digest
     _check_digest(ctx, digest, expect)
@@ -197,6 +182,46 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
         info.get("run_id"),
         info.get("status"),
     )
+
+
+def _fixity(
+    ctx: _Ctx,
+    fh: BinaryIO,
+    top: str,
+    by_name: dict[str, zipsafe.Entry],
+    manifest: dict[str, str],
+    tagmanifest: dict[str, str],
+    tags: dict[str, bytes],
+    failed: set[str],
+    advance: Advance,
+    scan: Scanner,
+) -> None:
+    sizes = _listed_sizes(tags["repro-bundle.json"])
+    for rel, want in (*manifest.items(), *tagmanifest.items()):
+        entry = by_name.get(f"{top}/{rel}")
+        if entry is None:
+            continue
+        want_size = sizes.get(rel)
+        if want_size is not None and entry.usize != want_size:
+            ctx.bad(
+                "fixity",
+                entry.name,
+                f"declares {entry.usize} bytes, repro-bundle.json lists {want_size} (not read)",
+            )
+            failed.add(entry.name)
+            continue
+        if rel in tags:
+            got = hashlib.sha256(tags[rel]).hexdigest()
+        else:
+            try:
+                got = zipsafe.hash_member(fh, entry, advance, scan.member(entry.name))
+            except zipsafe.MemberError as exc:
+                ctx.bad("fixity", entry.name, str(exc))
+                failed.add(entry.name)
+                continue
+        if got != want:
+            ctx.bad("fixity", entry.name, f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
+            failed.add(entry.name)
 
 
 def _listed_sizes(data: bytes) -> dict[str, int | float]:

@@ -10,7 +10,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished, mention_abandoned, shown, verify_line
+from repro.cli.render import announce, finished, mention_abandoned, publish_ci, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -25,6 +25,8 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
     complete, valid bundle. With --json, stdout carries one object
     (schemas/cli/bundle.schema.json) and the test output goes to stderr.
+    Under GitHub Actions it also appends a summary to $GITHUB_STEP_SUMMARY and
+    annotates failed tests (docs/ci.md).
 
     \b
     Example:
@@ -36,13 +38,14 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     from repro import preflight, runner, workspace
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
+    from repro.cli.progress import reporter
     from repro.errors import ReproError
 
     outputs = kw["outputs"] or kw["project"] / "outputs"
     preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(lock_options(kw))
+        lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]))
         for w in lres.warnings:
             say(f"repro: warning: {w}", "warning")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
@@ -57,18 +60,24 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
         watchers.append(preflight.DiskWatch(staging, opts.outputs / "bundles", warn).start())
 
     try:
-        res = runner.run(opts, on_start=started)
+        res = runner.run(opts, on_start=started, progress=reporter(kw["quiet"]))
     finally:
         for watcher in watchers:
             watcher.stop()
     finished(res, quiet=kw["quiet"])
     mention_abandoned(opts.outputs)
     try:
-        packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+        packed = do_pack(
+            res.run_dir,
+            out_dir=opts.outputs / "bundles",
+            store=store,
+            progress=reporter(kw["quiet"]),
+        )
     except ReproError:
         say(f"repro: the run is kept in {res.run_dir}; once fixed, finish the job with:")
         say(f"repro:   repro pack {res.run_dir} --out {opts.outputs / 'bundles'}")
         raise
+    publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     workspace.write_index(opts.outputs)
     if kw["as_json"]:
         emit_json(

@@ -33,6 +33,7 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     help="With no BUNDLE: check the newest bundle of this project [default: .].",
 )
 @opt_json
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on a terminal.")
 @handle_errors
 def verify(
     bundles: tuple[Path, ...],
@@ -40,6 +41,7 @@ def verify(
     strict: bool,
     project: Path | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Check bundles without extracting them or running anything from them.
 
@@ -55,6 +57,7 @@ def verify(
       repro verify outputs/bundles/*.zip
       repro verify BUNDLE.zip --expect sha256:<digest>
     """
+    from repro.cli.progress import reporter
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
@@ -69,7 +72,8 @@ def verify(
             raise UsageError(f"not a regular file: {b}", hint="pass the bundle's .zip file")
         if not b.is_file():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
-    reports = [do_verify(b, expect=expect, strict=strict) for b in targets]
+    progress = reporter(quiet)
+    reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
     code = EXIT_OK if all(r.ok for r in reports) else EXIT_BAD
     if as_json:
         emit_json(
