@@ -18,6 +18,7 @@ from bench.harness import (
     Series,
     Sizes,
     alternate,
+    clean_env,
     log,
     measure,
     mib,
@@ -33,7 +34,18 @@ COMMANDS = [
     "python -m pytest -q -p no:cacheprovider --junitxml=<tmp>/junit.xml "
     "--report-log=<tmp>/report-log.jsonl",
     "repro run --outputs <tmp>/outputs -- -q -p no:cacheprovider",
+    "repro run --no-mask --outputs <tmp>/outputs -- -q -p no:cacheprovider",
+    "(both repro runs with the credential-named variables of FAKE_SECRETS set)",
 ]
+# Credential-named variables (the suite prints none of them) for both repro runs: what
+# a CI job has, and what makes masking look for their values in every byte.
+FAKE_SECRETS = {
+    "GITHUB_TOKEN": "ghp_" + "b3nchB3nchB3nchB3nchB3nchB3nchB3nch",
+    "AWS_SECRET_ACCESS_KEY": "bench/secret/value/that/is/long/enough/40",
+    "DATABASE_URL": "postgres://bench:bench-password-77@db.invalid/app",
+    "NPM_TOKEN": "npm_" + "B3nch" * 7 + "B",
+    "SENTRY_DSN": "https://0123456789abcdef@o0.ingest.invalid/1",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class Capture:
     reportlog_bytes: int
     junit_bytes: int
     junit_reportlog_bytes: int
+    nomask: Series  # repro run --no-mask: masking's cost is repro against it
 
     @property
     def wall_ratio(self) -> float:
@@ -101,6 +114,22 @@ class Capture:
                 f"{self.in_capture / wb:.3f}x",
             ),
             Row(name, "  of which repro's own work before and after pytest", secs(self.own_work)),
+            Row(
+                name,
+                "masking's cost: repro run vs repro run --no-mask, wall",
+                secs(wr),
+                secs(self.nomask.median()),
+                f"{wr / self.nomask.median():.3f}x "
+                f"(paired {paired_ratio(self.repro, self.nomask):.3f}x)",
+            ),
+            Row(
+                name,
+                "masking's cost: repro run vs repro run --no-mask, CPU",
+                secs(cr),
+                secs(self.nomask.median("cpu")),
+                f"{cr / self.nomask.median('cpu'):.3f}x "
+                f"(paired {paired_ratio(self.repro, self.nomask, 'cpu'):.3f}x)",
+            ),
             Row(name, "bare pytest, peak RSS of the tree", mib(tb)),
             Row(
                 name,
@@ -147,10 +176,13 @@ def run(tmp: Path, sz: Sizes) -> Capture:
     bare = pytest_cmd()
     reportlog = pytest_cmd(f"--junitxml={rl_junit}", f"--report-log={rl_log}")
     repro = [REPRO, "run", "--outputs", str(outs), "--", *bare[3:]]
+    outs_nm = tmp / "big-outputs-nomask"
+    nomask = [REPRO, "run", "--no-mask", "--outputs", str(outs_nm), "--", *bare[3:]]
+    secrets_env = clean_env(**FAKE_SECRETS)
     in_capture: list[float] = []
 
     def repro_run() -> Measurement:
-        m = measure(repro, cwd=suite)
+        m = measure(repro, cwd=suite, env=secrets_env)
         in_capture.append(float(str(run_metadata(outs)["duration_seconds"])))
         return m
 
@@ -159,6 +191,7 @@ def run(tmp: Path, sz: Sizes) -> Capture:
             "bare": lambda: measure(bare, cwd=suite),
             "report-log": lambda: measure(reportlog, cwd=suite),
             "repro": repro_run,
+            "repro --no-mask": lambda: measure(nomask, cwd=suite, env=secrets_env),
         },
         sz.reps,
         "capture",
@@ -180,6 +213,8 @@ def run(tmp: Path, sz: Sizes) -> Capture:
         reportlog_bytes=rl_log.stat().st_size,
         junit_bytes=(run_dir / "results/junit.xml").stat().st_size,
         junit_reportlog_bytes=rl_junit.stat().st_size,
+        nomask=got["repro --no-mask"],
     )
     shutil.rmtree(outs, ignore_errors=True)
+    shutil.rmtree(outs_nm, ignore_errors=True)
     return result

@@ -154,6 +154,21 @@ def content_digest(tagmanifest: bytes) -> str:
 def pack(
     run_dir: Path, *, out_dir: Path, store: bool = False, progress: Reporter = silent
 ) -> PackResult:
+    """`_pack`, then a `packed` line in the ledger of the outputs folder the run is in."""
+    res = _pack(run_dir, out_dir=out_dir, store=store, progress=progress)
+    runs = Path(run_dir).resolve().parent
+    if runs.name == "runs":
+        from repro import ledger
+
+        ledger.append(
+            runs.parent, "packed", run_id=res.run_id, digest=res.digest, bundle=res.path.name
+        )
+    return res
+
+
+def _pack(
+    run_dir: Path, *, out_dir: Path, store: bool = False, progress: Reporter = silent
+) -> PackResult:
     """Pack `run_dir` into `out_dir`, or reuse the bundle already there for the same content.
 
     Each payload byte is read once (SHA-256, CRC-32 and DEFLATE in one pass), except when a

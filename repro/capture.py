@@ -25,10 +25,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from repro import platforms
 from repro.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from repro.mask import RunMasking
 
 READ_SIZE = platforms.READ_SIZE
 # A child that prints a trickle (pytest's progress: one byte or one line per test)
@@ -140,21 +143,40 @@ def _sigint_to_flag(flag: _StopRequest) -> Iterator[None]:
 
 
 class _Sinks:
-    """Where each chunk goes: its own log, the combined log, the terminal."""
+    """Where each chunk goes: its own log, the combined log, the terminal.
 
-    def __init__(self, logs: Path, echo_out: IO[bytes] | None, echo_err: IO[bytes] | None):
+    The files get the chunk masked (repro.mask: each file's masker holds back the
+    tail that may be the start of a secret); the terminal gets it at once, as is.
+    """
+
+    def __init__(
+        self,
+        logs: Path,
+        echo_out: IO[bytes] | None,
+        echo_err: IO[bytes] | None,
+        masking: RunMasking | None = None,
+    ):
         logs.mkdir(parents=True, exist_ok=True)
         self.files = {
             "stdout": open(logs / "stdout.log", "wb", buffering=0),  # noqa: SIM115
             "stderr": open(logs / "stderr.log", "wb", buffering=0),  # noqa: SIM115
+            "combined": open(logs / "pytest_output.txt", "wb", buffering=0),  # noqa: SIM115
         }
-        self.combined = open(logs / "pytest_output.txt", "wb", buffering=0)  # noqa: SIM115
+        rels = {"stdout": "stdout.log", "stderr": "stderr.log", "combined": "pytest_output.txt"}
+        self.maskers = {
+            k: masking.stream(f"logs/{rel}") if masking is not None else None
+            for k, rel in rels.items()
+        }
         self.echo: dict[str, IO[bytes] | None] = {"stdout": echo_out, "stderr": echo_err}
+
+    def _put(self, name: str, chunk: bytes) -> None:
+        sm = self.maskers[name]
+        self.files[name].write(sm.feed(chunk) if sm is not None else chunk)
 
     def write(self, name: str, chunk: bytes) -> None:
         try:
-            self.files[name].write(chunk)
-            self.combined.write(chunk)
+            self._put(name, chunk)
+            self._put("combined", chunk)
         except OSError as exc:
             raise EnvironmentProblem(
                 f"cannot write the test logs: {exc.strerror}",
@@ -170,7 +192,11 @@ class _Sinks:
                 self.echo[name] = None
 
     def close(self) -> None:
-        for fh in (*self.files.values(), self.combined):
+        for name, fh in self.files.items():
+            sm = self.maskers[name]
+            with contextlib.suppress(OSError):  # a full disk was reported by write()
+                if sm is not None:
+                    fh.write(sm.flush())
             fh.close()
 
 
@@ -184,6 +210,7 @@ def run_captured(
     echo_out: IO[bytes] | None = None,
     echo_err: IO[bytes] | None = None,
     backend: platforms.Backend | None = None,
+    masking: RunMasking | None = None,
 ) -> CaptureResult:
     """Run `argv`, tee its output into `logs_dir`, and say how it ended.
 
@@ -191,7 +218,7 @@ def run_captured(
     platform's own; see repro.platforms).
     """
     backend = backend or platforms.choose_backend(os.environ)
-    sinks = _Sinks(logs_dir, echo_out, echo_err)
+    sinks = _Sinks(logs_dir, echo_out, echo_err, masking)
     interrupt = _StopRequest()
     try:
         with _sigint_to_flag(interrupt):

@@ -81,6 +81,8 @@ def _status_agrees(meta: RunMetadata) -> list[Finding]:
         out.append(Finding(META, f"status {status.value} with exit code 0"))
     if status is Status.TIMED_OUT and not meta.kill_sequence:
         out.append(Finding(META, "status timed-out but no kill sequence recorded"))
+    if (status is Status.ABANDONED) != (rc is None and meta.salvaged):
+        out.append(Finding(META, "only a salvaged run is abandoned, and it has no exit code"))
     return out
 
 

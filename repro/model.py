@@ -32,6 +32,7 @@ class Status(TextEnum):
     INTERRUPTED = "interrupted"
     NO_TESTS = "no-tests"
     ERROR = "error"
+    ABANDONED = "abandoned"  # repro itself died; `repro salvage` made the records
 
 
 class Outcome(TextEnum):
@@ -439,6 +440,7 @@ class RunMetadata:
     counts_source: CountsSource | None = None
     python_ran: PythonRan | None = None
     results_format: int | None = None
+    salvaged: bool = False  # `repro salvage` wrote this record (it says what is missing)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> RunMetadata:
@@ -487,6 +489,7 @@ class RunMetadata:
             counts_source=doc.get("counts_source"),
             python_ran=_python_ran(doc.get("python_ran")),
             results_format=_int(doc["pytest"].get("results_format")),
+            salvaged="salvage" in doc,
         )
 
 

@@ -323,9 +323,21 @@ class Follower:
 
     POLL_SECONDS = 0.05
 
-    def __init__(self, path: Path, parser: EventParser) -> None:
+    def __init__(
+        self,
+        path: Path,
+        parser: EventParser,
+        *,
+        copy_to: Path | None = None,
+        transform: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        """With `copy_to`, every complete line is also appended there, passed through
+        `transform` first (masking), and the parser sees the transformed lines."""
         self.path = Path(path)
         self.parser = parser
+        self.copy_to = copy_to
+        self.transform = transform
+        self._out: IO[bytes] | None = None
         self._fh: IO[bytes] | None = None
         self._tail = b""
         self._stop = threading.Event()
@@ -339,12 +351,21 @@ class Follower:
     def finish(self) -> TestResults:
         """Stop following, parse what is left, and return the results."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
         if self._fh is not None:
             self._fh.close()
+        if self._out is not None:
+            self._out.close()
         if self._error is not None:
             raise self._error
         return self.parser.results()
+
+    def read_once(self) -> TestResults:
+        """Without a thread: read the file to its end once (a stream nobody writes any more)."""
+        self._stop.set()
+        self._loop()
+        return self.finish()
 
     def _loop(self) -> None:
         try:
@@ -352,7 +373,7 @@ class Follower:
                 self._read()
             self._read()
             if self._tail:
-                self.parser.feed(self._tail)
+                self._lines(self._tail + b"\n")
                 self._tail = b""
         except BaseException as exc:  # re-raised by finish(), in the caller's thread
             self._error = exc
@@ -368,9 +389,27 @@ class Follower:
             cut = data.rfind(b"\n") + 1
             self._tail = data[cut:]
             if cut:
-                feed = self.parser.feed
-                for line in data[: cut - 1].split(b"\n"):
-                    feed(line)
+                self._lines(data[:cut])
+
+    def _lines(self, block: bytes) -> None:
+        """Complete lines, each ending in a newline: copied, then parsed."""
+        if self.transform is not None:
+            block = self.transform(block)
+        if self.copy_to is not None:
+            try:
+                if self._out is None:
+                    self._out = open(self.copy_to, "ab", buffering=0)  # noqa: SIM115
+                self._out.write(block)
+            except OSError as exc:
+                from repro.errors import EnvironmentProblem
+
+                raise EnvironmentProblem(
+                    f"cannot write {self.copy_to.name}: {exc.strerror}",
+                    hint="free disk space or make the outputs folder writable",
+                ) from exc
+        feed = self.parser.feed
+        for line in block[:-1].split(b"\n"):
+            feed(line)
 
 
 class _Details:

@@ -7,6 +7,7 @@ holds a half-made run; `outputs/latest` then points at it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -25,7 +26,9 @@ from repro import (
     envinfo,
     junit,
     layout,
+    ledger,
     logtidy,
+    mask,
     platforms,
     records,
     results,
@@ -42,6 +45,9 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
 LOG_FILES = layout.LOG_FILES
 RESULT_FILES = layout.RESULT_FILES
+# What the plugin writes, unmasked; results.jsonl is its masked copy. Removed once
+# the run is complete; `repro salvage` masks it into results.jsonl after a crash.
+RAW_EVENTS = "results/.events.jsonl"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class RunOptions:
     drift_ignore: tuple[str, ...] = DRIFT_IGNORE
     redact: tuple[str, ...] = ()
     repro_argv: tuple[str, ...] = ()
+    mask: bool = True
     echo_out: IO[bytes] | None = None
     echo_err: IO[bytes] | None = None
     environ: Mapping[str, str] | None = None
@@ -119,7 +126,7 @@ def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
         "pytest",
         "-p",
         PLUGIN_NAME,
-        f"--repro-results={staging / 'results/results.jsonl'}",
+        f"--repro-results={staging / RAW_EVENTS}",
         *opts.pytest_args,
     ]
 
@@ -157,9 +164,13 @@ def run(
     try:
         code = codestate.capture(project, staging, exclude=[opts.outputs])
         return _run_into(opts, project, environ, probe, git, code, run_id, staging, on_start)
-    except BaseException:
+    except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(Exception):  # the disk may be full: the error says so
+            ledger.append(opts.outputs, "end", run_id=run_id, status="discarded", reason=str(exc))
         raise
+    # Anything else (Ctrl-C inside repro itself, not the suite's) leaves the staging
+    # folder: what was captured stays salvageable, as after a SIGKILL.
 
 
 def _run_into(
@@ -174,11 +185,22 @@ def _run_into(
     on_start: Callable[[str, float], None] | None,
 ) -> RunResult:
     argv = _pytest_argv(opts, staging)
+    masking = mask.for_run(environ, enabled=opts.mask)
+    from repro import salvage
+
+    salvage.write_intent(staging, opts, run_id, argv, masking, probe["python"]["version"])
+    lock_info, lock_drift, tooling, env_record, env_bytes = _records_before(
+        opts, staging, environ, probe, git, code, masking
+    )
+    ledger.append(opts.outputs, "start", run_id=run_id, pid=os.getpid(), host=salvage.host())
     if on_start is not None:
         on_start(run_id, time.time())
     junit_xml = junit.JUnitWriter(staging / "results/junit.xml")
     follower = results.Follower(
-        staging / "results/results.jsonl", results.EventParser(junit_xml.event)
+        staging / RAW_EVENTS,
+        results.EventParser(junit_xml.event),
+        copy_to=staging / "results/results.jsonl",
+        transform=lambda block: masking.data("results/results.jsonl", block),
     ).start()
     try:
         cap = capture.run_captured(
@@ -189,32 +211,22 @@ def _run_into(
             policy=opts.policy,
             echo_out=opts.echo_out,
             echo_err=opts.echo_err,
+            masking=masking,
         )
     finally:
         res = follower.finish()
+    (staging / RAW_EVENTS).unlink(missing_ok=True)
     status, reason = classify(cap, res)
     junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
     logtidy.strip_colour(staging / "logs")
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
-
-    lock_info, lock_drift, tooling = None, None, None
-    if opts.lock_path is not None and opts.lock_path.is_file():
-        lock_info, lock_drift, tooling = _include_lock(opts, staging, probe)
-        if lock_drift:
-            warnings.append(
-                f"the environment differs from {opts.lock_path.name} in {len(lock_drift)} "
-                f"package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
-            )
-
-    _copy_schemas(staging / "schemas")
-
-    env_record = records.validate(
-        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code),
-        "env",
-    )
-    env_bytes = write_json(staging / "env.json", env_record)
+    if lock_drift:
+        warnings.append(
+            f"the environment differs from {opts.lock_path and opts.lock_path.name} in "
+            f"{len(lock_drift)} package(s): " + ", ".join(d["name"] for d in lock_drift[:5])
+        )
 
     # pytest may die before the plugin loads; the record still names an (empty) file.
     (staging / "results/results.jsonl").touch()
@@ -228,52 +240,56 @@ def _run_into(
 
     counts = res.counts
     metadata = records.validate(
-        {
-            "schema": "run_metadata",
-            "schema_version": 1,
-            "run_id": run_id,
-            "repro_argv": list(opts.repro_argv),
-            "argv": [a.replace(str(staging), "<run>") for a in argv],
-            "cwd": str(project),
-            "python": opts.python,
-            "options": dict(opts.options),
-            "pytest": _pytest_record(res, staging),
-            "python_ran": {
-                "probe": probe["python"]["version"],
-                "pytest": res.python,
-                "executable": res.executable,
+        masking.record(
+            "run_metadata.json",
+            {
+                "schema": "run_metadata",
+                "schema_version": 1,
+                "run_id": run_id,
+                "repro_argv": list(opts.repro_argv),
+                "argv": [a.replace(str(staging), "<run>") for a in argv],
+                "cwd": str(project),
+                "python": opts.python,
+                "options": dict(opts.options),
+                "pytest": _pytest_record(res, staging),
+                "python_ran": {
+                    "probe": probe["python"]["version"],
+                    "pytest": res.python,
+                    "executable": res.executable,
+                },
+                "seeds": _seeds(environ, res),
+                "started": records.utc_iso(cap.started),
+                "ended": records.utc_iso(cap.ended),
+                "duration_seconds": round(cap.duration, 6),
+                "exit_code": cap.returncode,
+                "signal": cap.signal,
+                "status": status,
+                "status_reason": reason,
+                "counts": counts,
+                "counts_source": res.counts_source,
+                "tests_total": len(res.outcomes),
+                "collected": res.collected,
+                "collection": res.collection,
+                "crashed_workers": list(res.crashed_workers),
+                "order": list(res.order),
+                "in_flight": res.in_flight,
+                "collect_errors": list(res.collect_errors),
+                "timeout": {
+                    "seconds": opts.policy.timeout,
+                    "grace": opts.policy.grace,
+                    "term_grace": opts.policy.term_grace,
+                },
+                "kill_sequence": [vars(s) for s in cap.kill_sequence],
+                "group_cleanup": [vars(s) for s in cap.group_cleanup],
+                "output_abandoned": cap.output_abandoned,
+                "capture_backend": cap.backend,
+                "files": files,
+                "drift": lock_drift,
+                "tooling": tooling,
+                "redactions": redactions,
             },
-            "seeds": _seeds(environ, res),
-            "started": records.utc_iso(cap.started),
-            "ended": records.utc_iso(cap.ended),
-            "duration_seconds": round(cap.duration, 6),
-            "exit_code": cap.returncode,
-            "signal": cap.signal,
-            "status": status,
-            "status_reason": reason,
-            "counts": counts,
-            "counts_source": res.counts_source,
-            "tests_total": len(res.outcomes),
-            "collected": res.collected,
-            "collection": res.collection,
-            "crashed_workers": list(res.crashed_workers),
-            "order": list(res.order),
-            "in_flight": res.in_flight,
-            "collect_errors": list(res.collect_errors),
-            "timeout": {
-                "seconds": opts.policy.timeout,
-                "grace": opts.policy.grace,
-                "term_grace": opts.policy.term_grace,
-            },
-            "kill_sequence": [vars(s) for s in cap.kill_sequence],
-            "group_cleanup": [vars(s) for s in cap.group_cleanup],
-            "output_abandoned": cap.output_abandoned,
-            "capture_backend": cap.backend,
-            "files": files,
-            "drift": lock_drift,
-            "tooling": tooling,
-            "redactions": redactions,
-        },
+        )
+        | {"masking": masking.summary()},
         "run_metadata",
     )
     meta_bytes = write_json(staging / "run_metadata.json", metadata)
@@ -287,7 +303,7 @@ def _run_into(
             "repro_version": __version__,
             "created": records.utc_iso(cap.started),
             "git": {"commit": git["commit"], "dirty": git["dirty"]} if git else None,
-            "command": list(opts.repro_argv) or metadata["argv"],
+            "command": masking.record("run_stamp.json", list(opts.repro_argv)) or metadata["argv"],
             "status": status,
             "exit_code": cap.returncode,
             "lock": lock_info,
@@ -304,6 +320,7 @@ def _run_into(
         "run_stamp",
     )
     write_json(staging / "run_stamp.json", stamp)
+    (staging / salvage.INTENT).unlink()
 
     run_dir = staging.with_name(run_id)
     try:
@@ -311,6 +328,7 @@ def _run_into(
         platforms.point_latest(opts.outputs, run_dir)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot finish the run folder {run_dir}: {exc.strerror}") from exc
+    ledger.append(opts.outputs, "end", run_id=run_id, status=status)
     if git is None:
         warnings.append(f"{project} is not a git checkout: the records name no commit")
     return RunResult(
@@ -328,6 +346,35 @@ def _run_into(
         ended=cap.ended,
         warnings=tuple(warnings),
     )
+
+
+def _records_before(
+    opts: RunOptions,
+    staging: Path,
+    environ: Mapping[str, str],
+    probe: dict[str, Any],
+    git: dict[str, Any] | None,
+    code: dict[str, Any],
+    masking: mask.RunMasking,
+) -> tuple[
+    dict[str, str] | None,
+    list[dict[str, Any]] | None,
+    list[dict[str, Any]] | None,
+    dict[str, Any],
+    bytes,
+]:
+    """The records known before pytest starts (lock, schemas, env.json), written first so
+    that a run whose repro process dies still has them for `repro salvage`."""
+    lock_info, lock_drift, tooling = None, None, None
+    if opts.lock_path is not None and opts.lock_path.is_file():
+        lock_info, lock_drift, tooling = _include_lock(opts, staging, probe)
+    _copy_schemas(staging / "schemas")
+    env = envinfo.collect(
+        probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code
+    )
+    env_record = records.validate(masking.record("env.json", env), "env")
+    env_bytes = write_json(staging / "env.json", env_record)
+    return lock_info, lock_drift, tooling, env_record, env_bytes
 
 
 def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, str | None]:

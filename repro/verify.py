@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from repro import crosscheck, layout, records, results, zipsafe
 from repro.bundle import content_digest
@@ -43,6 +43,9 @@ from repro.model import (
     Status,
 )
 from repro.progress import Advance, Reporter, silent
+
+if TYPE_CHECKING:
+    from repro.secretscan import Scanner
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
@@ -139,13 +142,18 @@ def inspect(
     path: Path, *, expect: str | None = None, strict: bool = False, progress: Reporter = silent
 ) -> tuple[VerifyReport, Contents]:
     """`verify`, and the records it read on the way (for reader.open_bundle)."""
+    from repro.secretscan import open_regular
+
     ctx = _Ctx(Path(path))
     if ctx.path.is_dir():
         return _verify_folder(ctx, expect, strict)
     try:
-        fh = open(path, "rb")  # noqa: SIM115
+        fh = open_regular(Path(path))
     except OSError as exc:
         ctx.bad("container", None, f"cannot open: {exc.strerror or exc}")
+        return ctx.report(), Contents()
+    except ValueError as exc:  # a FIFO, a device: refused before any read
+        ctx.bad("container", None, str(exc))
         return ctx.report(), Contents()
     with fh:
         return _verify(fh, ctx, expect, strict, progress)
@@ -203,12 +211,20 @@ def _verify(
     # hold the listed bytes: it is not inflated at all, which keeps a bomb that replaced a
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
     failed: set[str] = set()
+    from repro.secretscan import Scanner, masked_at_source
+
+    scan = Scanner(masked_at_source(fh, by_name.get(f"{top}/data/{layout.RUN_METADATA}")))
     total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
     with progress(f"verifying {ctx.path.name}", total) as advance:
-        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance)
+        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
 
     # 5. digest
     _check_digest(ctx, digest, expect)
+    for member, msg in scan.findings():
+        if strict:
+            ctx.bad("credential", member, msg)
+        else:
+            ctx.warnings.append(printable(f"{member}: {msg}"))
 
     # 6 + 7. records, schemas, cross-checks
     readable = {n: e for n, e in by_name.items() if n not in failed}
@@ -231,6 +247,7 @@ def _fixity(
     tags: dict[str, bytes],
     failed: set[str],
     advance: Advance,
+    scan: Scanner,
 ) -> None:
     sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
     for rel, want in (*manifest.items(), *tagmanifest.items()):
@@ -250,7 +267,7 @@ def _fixity(
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
             try:
-                got = zipsafe.hash_member(fh, entry, advance)
+                got = zipsafe.hash_member(fh, entry, advance, scan.member(entry.name))
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)

@@ -30,6 +30,7 @@ latest
 latest.txt
 index.md
 .index-cache.json
+ledger.jsonl
 README.md
 .gitignore
 """

@@ -406,12 +406,20 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         raise MemberError("CRC mismatch")
 
 
-def hash_member(fh: BinaryIO, e: Entry, advance: Callable[[int], None] | None = None) -> str:
+def hash_member(
+    fh: BinaryIO,
+    e: Entry,
+    advance: Callable[[int], None] | None = None,
+    observe: Callable[[bytes], None] | None = None,
+) -> str:
+    """sha256 of the member's bytes; `observe` sees each chunk too (one inflate pass)."""
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):
         h.update(chunk)
         if advance is not None:
             advance(len(chunk))
+        if observe is not None:
+            observe(chunk)
     return h.hexdigest()
 
 

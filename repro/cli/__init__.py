@@ -9,14 +9,16 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import (  # noqa: F401  (registers)
+from repro.cli import (  # noqa: F401  (registers the commands)
     bundle,
     clean,
     diff,
     lock,
+    log,
     pack,
     replay,
     run,
+    salvage,
     show,
     verify,
 )

@@ -49,6 +49,10 @@ def say(msg: str, kind: str | None = None) -> None:
     colour.echo(msg, kind, err=True)
 
 
+def warn(msg: str) -> None:
+    say(f"repro: warning: {msg}")
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
+from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished, publish_ci, shown, verify_line
+from repro.cli.render import announce, finished, mention_abandoned, publish_ci, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -34,11 +35,14 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
         --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import runner, workspace
+    from repro import preflight, runner, workspace
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
+    from repro.errors import ReproError
 
+    outputs = kw["outputs"] or kw["project"] / "outputs"
+    preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
     lock_path = None
     if not no_lock:
         try:
@@ -54,11 +58,31 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
             lock_path = lres.path
     opts = run_options(kw, lock_path)
     workspace.ensure(opts.outputs)
-    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
+    watchers: list[preflight.DiskWatch] = []
+
+    def started(run_id: str, when: float) -> None:
+        announce(run_id, when)
+        staging = opts.outputs / "runs" / f".{run_id}.partial"
+        watchers.append(preflight.DiskWatch(staging, opts.outputs / "bundles", warn).start())
+
+    try:
+        res = runner.run(opts, on_start=started, progress=reporter(kw["quiet"]))
+    finally:
+        for watcher in watchers:
+            watcher.stop()
     finished(res, quiet=kw["quiet"])
-    packed = do_pack(
-        res.run_dir, out_dir=opts.outputs / "bundles", store=store, progress=reporter(kw["quiet"])
-    )
+    mention_abandoned(opts.outputs)
+    try:
+        packed = do_pack(
+            res.run_dir,
+            out_dir=opts.outputs / "bundles",
+            store=store,
+            progress=reporter(kw["quiet"]),
+        )
+    except ReproError:
+        say(f"repro: the run is kept in {res.run_dir}; once fixed, finish the job with:")
+        say(f"repro:   repro pack {res.run_dir} --out {opts.outputs / 'bundles'}")
+        raise
     publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     workspace.write_index(opts.outputs)
     if kw["as_json"]:

@@ -80,6 +80,11 @@ def opts_run(fn: F) -> F:
                 help="Mask text matching REGEX in captured logs (repeatable).",
             ),
             click.option(
+                "--no-mask",
+                is_flag=True,
+                help="Do not mask credentials in the run's files (recorded in run_metadata.json).",
+            ),
+            click.option(
                 "--env-allow",
                 multiple=True,
                 metavar="NAME",
@@ -274,6 +279,7 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
         env_allow=(*DEFAULT_ENV_ALLOW, *kw["env_allow"]),
         drift_ignore=(*DRIFT_IGNORE, *kw["drift_ignore"]),
         redact=tuple(kw["redact"]),
+        mask=not kw["no_mask"],
         repro_argv=("repro", *map(strip_url_credentials, sys.argv[1:])),
         echo_out=echo_out,
         echo_err=None if kw["quiet"] else err,

@@ -155,3 +155,17 @@ def publish_ci(res: Any, packed: Any, project: Path, *, to_stderr: bool) -> None
         click.echo(line, err=to_stderr)
     for w in out.warnings:
         say(f"repro: warning: {w}", "warning")
+
+
+def mention_abandoned(outputs: Any) -> None:
+    """Tell the user about runs whose repro process died (the one place that says it)."""
+    from repro.salvage import find
+
+    found = [a for a in find(outputs) if a.captured]
+    if found:
+        ids = ", ".join(a.run_id for a in found[:3]) + (" ..." if len(found) > 3 else "")
+        say(
+            f"repro: {len(found)} abandoned run(s) in {outputs}/runs ({ids}): "
+            f"bundle what they captured with: repro salvage --outputs {outputs}",
+            "warning",
+        )

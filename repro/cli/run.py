@@ -7,7 +7,7 @@ from typing import Any
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
 from repro.cli.options import opts_run, run_options
-from repro.cli.render import announce, finished, run_summary
+from repro.cli.render import announce, finished, mention_abandoned, run_summary
 
 
 @main.command(context_settings=CONTEXT)
@@ -34,6 +34,7 @@ def run(**kw: Any) -> None:
     res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res, quiet=kw["quiet"])
     workspace.write_index(opts.outputs)
+    mention_abandoned(opts.outputs)
     if kw["as_json"]:
         emit_json(run_summary(res))
     sys.exit(res.exit_code)

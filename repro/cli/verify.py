@@ -21,7 +21,11 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     metavar="DIGEST",
     help="The digest you were given (sha256:<hex>); the bundle must match it.",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings (such as lock drift) as failures.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (lock drift, content that looks like credentials) as failures.",
+)
 @click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
@@ -48,8 +52,10 @@ def verify(
     """Check bundles (or run folders) without extracting them or running anything from them.
 
     Checks the container, completeness, every byte, the digest, every record's
-    schema, and the cross-references between records. With no BUNDLE, checks
-    the newest bundle in the project's outputs/bundles/.
+    schema, and the cross-references between records; warns when a member holds
+    something shaped like a credential (a token, a private key). Refuses at once
+    anything that is neither a file nor a folder (a FIFO, a device). With no
+    BUNDLE, checks the newest bundle in the project's outputs/bundles/.
 
     Prints one verdict line per bundle that keeps integrity and outcome apart,
     then every problem:
@@ -77,6 +83,11 @@ def verify(
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
     for b in targets:
+        if b.exists() and not (b.is_file() or b.is_dir()):
+            # A FIFO would block the first read, a device never ends: refused unread.
+            raise UsageError(
+                f"not a regular file: {b}", hint="pass a bundle's .zip file or a run folder"
+            )
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     progress = reporter(quiet)

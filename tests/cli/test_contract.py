@@ -191,6 +191,8 @@ GOOD = {
     "clean": lambda r: ["clean", "--project", r["proj"], "--keep", "1", "--dry-run"],
     "show": lambda r: ["show", r["bundle"]],
     "diff": lambda r: ["diff", r["bundle"], r["bundle"]],
+    "log": lambda r: ["log", "--outputs", r["proj"] / "outputs"],
+    "salvage": lambda r: ["salvage", "--outputs", r["proj"] / "outputs"],
 }
 
 

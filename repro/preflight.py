@@ -1,0 +1,100 @@
+"""What `repro bundle` will need at the end, checked before any test runs.
+
+A 40-minute suite must not end in "cannot write outputs/bundles": the folders
+are written to (a probe file, removed), the test interpreter must import pytest,
+and while the suite runs a watcher compares the free disk with what the run has
+written so far (the bundle needs about as much again).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from repro.errors import EnvironmentProblem
+
+
+def check_writable(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".repro-preflight.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write {what} to {folder}: {exc.strerror or exc}",
+            hint="make it writable or pass --outputs DIR; no test was run",
+        ) from exc
+
+
+def check_pytest_importable(python: str, environ: Mapping[str, str]) -> None:
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import pytest"],
+            env=dict(environ),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
+    if proc.returncode != 0:
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        raise EnvironmentProblem(
+            f"pytest cannot be imported by {python}: {last}",
+            hint=f"install it with: {python} -m pip install pytest",
+        )
+
+
+def check(outputs: Path, bundles: Path, python: str, environ: Mapping[str, str]) -> None:
+    check_writable(outputs / "runs", "the run folder")
+    check_writable(bundles, "the bundle")
+    check_pytest_importable(python, environ)
+
+
+class DiskWatch:
+    """Warns once when the free disk falls below what the run has written so far."""
+
+    def __init__(
+        self, run_dir: Path, bundles: Path, warn: Callable[[str], None], every: float = 2.0
+    ) -> None:
+        self.run_dir, self.bundles, self.warn, self.every = run_dir, bundles, warn, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="repro-disk", daemon=True)
+        self.warned = False
+
+    def start(self) -> DiskWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join()
+
+    def check_once(self) -> None:
+        written = sum(
+            p.stat().st_size for p in self.run_dir.rglob("*") if p.is_file() and not p.is_symlink()
+        )
+        try:
+            free = shutil.disk_usage(self.bundles).free
+        except OSError:
+            return
+        if free < written and not self.warned:
+            self.warned = True
+            self.warn(
+                f"only {free >> 20} MiB free where the bundle goes, and the run has written "
+                f"{written >> 20} MiB so far: packing may fail (free disk space now)"
+            )
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.check_once()
+            except OSError:  # the run folder is being renamed at the end
+                continue

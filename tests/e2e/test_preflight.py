@@ -1,0 +1,71 @@
+"""`repro bundle` checks what it needs at the end before any test runs, and never loses a run."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+from tests.conftest import run_repro
+
+MARKER = {
+    "tests/test_marker.py": """
+        from pathlib import Path
+
+        def test_runs():
+            Path("ran.txt").write_text("yes")
+    """
+}
+
+
+def test_unwritable_bundle_folder_stops_before_any_test(project):
+    proj = project(MARKER)
+    (proj / "outputs").mkdir()
+    (proj / "outputs/bundles").write_text("a file where the bundles folder should be")
+    res = run_repro("bundle", "--no-lock", cwd=proj)
+    assert res.returncode == 3
+    assert res.stderr.strip().splitlines()[-1].startswith("repro: error: cannot write the bundle")
+    assert "no test was run" in res.stderr
+    assert not (proj / "ran.txt").exists()
+
+
+def test_pytest_that_cannot_be_imported_stops_before_any_test(project, tmp_path):
+    proj = project(MARKER)
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pytest.py").write_text("raise ImportError('broken pytest install')\n")
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={shadow} exec {sys.executable} "$@"\n')
+    python.chmod(python.stat().st_mode | stat.S_IXUSR)
+    res = run_repro("bundle", "--no-lock", "--python", python, cwd=proj)
+    assert res.returncode == 3, res.stderr
+    assert "pytest cannot be imported" in res.stderr and "broken pytest install" in res.stderr
+    assert not (proj / "ran.txt").exists()
+
+
+def test_failed_packing_keeps_the_run_and_says_how_to_finish(project):
+    proj = project(
+        {
+            "tests/test_sabotage.py": """
+                import shutil
+                from pathlib import Path
+
+                def test_takes_the_bundle_folder_away():
+                    shutil.rmtree("outputs/bundles")
+                    Path("outputs/bundles").write_text("not a folder")
+            """
+        }
+    )
+    res = run_repro("bundle", "--no-lock", cwd=proj)
+    assert res.returncode == 3, res.stderr
+    lines = res.stderr.strip().splitlines()
+    pack_line = next(line for line in lines if "repro pack " in line)
+    assert "the run is kept in" in res.stderr
+    (proj / "outputs/bundles").unlink()
+    args = pack_line.split("repro pack ", 1)[1].split()
+    done = run_repro("pack", *args, cwd=proj)
+    assert done.returncode == 0, done.stderr
+    bundle = Path(proj, done.stdout.splitlines()[0])
+    assert run_repro("verify", bundle, cwd=proj).returncode == 0
+    assert os.path.isdir(proj / "outputs/runs")

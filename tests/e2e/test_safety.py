@@ -1,0 +1,263 @@
+"""Issue 11 end to end: nothing secret leaves in a bundle, and nothing is lost when repro dies."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_repro
+
+GH = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+AWS = "AKIA" + "QWERTYUIOPASDFGH"
+ENV = {
+    "GITHUB_TOKEN": GH,
+    "DATABASE_URL": "postgres://app:db-pass-31337@db.invalid/app",
+    "MY_SERVICE_SECRET": "only-the-environment-knows-this",
+}
+NEEDLES = [GH, AWS, "db-pass-31337", "only-the-environment-knows-this"]
+
+PRINTING = {
+    "tests/test_leaky.py": f"""
+        import os, sys
+        import pytest
+
+        def test_prints_env():
+            print("token", os.environ["GITHUB_TOKEN"])
+            print("db", os.environ["DATABASE_URL"], file=sys.stderr)
+
+        def test_split_writes():
+            t = os.environ["MY_SERVICE_SECRET"]
+            sys.stdout.write(t[:5]); sys.stdout.flush()
+            sys.stdout.write(t[5:] + "\\n"); sys.stdout.flush()
+
+        def test_binary():
+            token = os.environ["GITHUB_TOKEN"].encode()
+            sys.stdout.buffer.write(b"\\xff\\xfe " + token + b"\\x80\\n")
+
+        @pytest.mark.parametrize("key", ["{AWS}"])
+        def test_in_id(key):
+            pass
+
+        def test_failure_message():
+            assert os.environ["MY_SERVICE_SECRET"] == "{AWS}"
+    """
+}
+
+
+def members(bundle: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(bundle) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_suite_printing_tokens_yields_a_bundle_without_them(project):
+    proj = project(PRINTING)
+    # -s: the tests' output goes through repro's capture as it is written, split writes too
+    res = run_repro("bundle", "--no-lock", "--json", "--", "-s", cwd=proj, env=ENV)
+    assert res.returncode == 1, res.stderr  # one test fails on purpose
+    bundle = Path(proj, json.loads(res.stdout)["bundle"])
+    files = members(bundle)
+    for name, data in files.items():
+        for needle in NEEDLES:
+            assert needle.encode() not in data, (name, needle)
+    top = next(iter(files)).split("/")[0]
+    meta = json.loads(files[f"{top}/data/run_metadata.json"])
+    counts = meta["masking"]["counts"]
+    assert meta["masking"]["enabled"] is True
+    assert counts["logs/stdout.log"]["env:GITHUB_TOKEN"] >= 2
+    assert counts["logs/stdout.log"]["env:MY_SERVICE_SECRET"] >= 1
+    assert counts["results/results.jsonl"]
+    assert meta["status"] == "failed" and meta["counts"]["failed"] == 1
+    ok = run_repro("verify", bundle, "--strict", cwd=proj)
+    assert ok.returncode == 0, ok.stdout
+    assert "warning" not in ok.stdout
+
+
+def test_no_mask_is_recorded_and_verify_warns(project):
+    proj = project(PRINTING)
+    res = run_repro("bundle", "--no-lock", "--no-mask", "--json", "--", "-s", cwd=proj, env=ENV)
+    bundle = Path(proj, json.loads(res.stdout)["bundle"])
+    files = members(bundle)
+    top = next(iter(files)).split("/")[0]
+    assert json.loads(files[f"{top}/data/run_metadata.json"])["masking"]["enabled"] is False
+    assert GH.encode() in files[f"{top}/data/logs/stdout.log"]
+    warned = run_repro("verify", bundle, "--json", cwd=proj)
+    assert warned.returncode == 0
+    report = json.loads(warned.stdout)["bundles"][0]
+    assert any("github-token" in w and "stdout.log" in w for w in report["warnings"])
+    assert all(GH not in w for w in report["warnings"])  # the rule, never the value
+    strict = run_repro("verify", bundle, "--strict", cwd=proj)
+    assert strict.returncode == 1
+    assert "[credential]" in strict.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_verify_refuses_what_is_not_a_file_at_once(tmp_path, kind):
+    target = {"fifo": tmp_path / "pipe.zip", "device": Path("/dev/null"), "directory": tmp_path}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(target)
+    started = time.monotonic()
+    res = run_repro("verify", target, timeout=20)
+    assert time.monotonic() - started < 15
+    assert res.returncode == 2
+    assert (
+        res.stderr.strip()
+        == f"repro: error: not a regular file: {target} (pass the bundle's .zip file)"
+    )
+
+
+def test_verify_library_refuses_what_is_not_a_file(tmp_path):
+    """The library call too, for callers without the CLI's check: a problem, no read."""
+    from repro.verify import verify
+
+    pipe = tmp_path / "pipe.zip"
+    os.mkfifo(pipe)
+    for target in (pipe, Path("/dev/null"), tmp_path):
+        rep = verify(target)
+        assert not rep.ok and "not a regular file" in rep.problems[0].message
+
+
+# --- SIGKILL at observed points ------------------------------------------------------
+
+SLOW = {
+    "tests/test_slow.py": """
+        import os, time
+
+        def test_first():
+            print("first")
+
+        def test_records_pid():
+            with open(os.environ["PID_FILE"], "w") as fh:
+                fh.write(str(os.getpid()))
+            time.sleep(30)
+
+        def test_after():
+            pass
+    """
+}
+FAST = {"tests/test_fast.py": "def test_a():\n    print('a' * 100000)\n\ndef test_b(): pass\n"}
+
+
+def _kill_repro_when(proj: Path, ready: Callable[[Path], bool], env: dict[str, str]) -> int:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repro", "bundle", "--no-lock", "-q"],
+        cwd=proj,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not ready(proj / "outputs"):
+        time.sleep(0.001)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    return proc.wait()
+
+
+def _end_pytest(pid_file: Path) -> None:
+    """pytest runs in its own session and outlives a killed repro: end it (by its pid)."""
+    deadline = time.monotonic() + 10
+    while not _read(pid_file).strip() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the test is writing it
+    if _read(pid_file).strip():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(_read(pid_file)), signal.SIGKILL)
+
+
+def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
+    """Whatever state the kill left: salvage, finish packing, then every bundle verifies."""
+    outputs = proj / "outputs"
+    salvaged = run_repro("salvage", "--json", cwd=proj)
+    assert salvaged.returncode == 0, salvaged.stderr
+    for run_dir in (outputs / "runs").iterdir():
+        if not run_dir.name.startswith(".") and not any(
+            (outputs / "bundles").glob(f"repro-{run_dir.name}-*.zip")
+        ):
+            packed = run_repro("pack", run_dir, "--out", outputs / "bundles", cwd=proj)
+            assert packed.returncode == 0, packed.stderr
+    assert not list((outputs / "runs").glob(".*.partial"))
+    bundles = sorted((outputs / "bundles").glob("*.zip"))
+    for b in bundles:
+        ok = run_repro("verify", b, cwd=proj)
+        assert ok.returncode == 0, ok.stdout
+    log = run_repro("log", "--outputs", outputs, "--json", cwd=proj)
+    assert log.returncode == 0, log.stdout
+    ledger = json.loads(log.stdout)
+    assert ledger["intact"]
+    # Every run the ledger saw start has ended (or was salvaged) and has its bundle.
+    for run in ledger["runs"]:
+        assert not run["open"] and run["digests"], run
+    assert len(bundles) == len(ledger["runs"])
+    return json.loads(salvaged.stdout)["salvaged"]  # type: ignore[no-any-return]
+
+
+def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_path):
+    proj = project(SLOW)
+    pid_file = tmp_path / "pytest.pid"
+    try:
+        rc = _kill_repro_when(
+            proj, lambda _: bool(_read(pid_file).strip()), {"PID_FILE": str(pid_file)}
+        )
+    finally:
+        _end_pytest(pid_file)
+    assert rc == -signal.SIGKILL
+    listed = run_repro("log", "--outputs", proj / "outputs", cwd=proj)
+    assert "open (never ended)" in listed.stdout
+    notice = run_repro("run", "-q", "--", "-k", "test_first", cwd=proj, env={"PID_FILE": "x"})
+    assert "abandoned run(s)" in notice.stderr
+    done = _complete_or_salvaged(proj)
+    assert len(done) == 1 and done[0]["in_flight"] == "tests/test_slow.py::test_records_pid"
+    bundle = proj / str(done[0]["bundle"])
+    files = members(bundle)
+    top = next(iter(files)).split("/")[0]
+    meta = json.loads(files[f"{top}/data/run_metadata.json"])
+    assert meta["status"] == "abandoned" and meta["exit_code"] is None
+    assert meta["counts"]["passed"] == 1 and meta["salvage"]["missing"]
+    assert b"test session starts" in files[f"{top}/data/logs/stdout.log"]
+    assert f"{top}/data/env.json" in files
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _staged(name: str) -> Callable[[Path], bool]:
+    def ready(outputs: Path) -> bool:
+        return any((outputs / "runs").glob(f".*.partial/{name}"))
+
+    return ready
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "staging folder made",  # nothing has run yet: nothing to keep
+        "before pytest starts",  # the ledger's start line is on disk
+        "while writing records",  # run_metadata.json is being written
+        "while packing",  # the zip's temporary file exists
+    ],
+)
+def test_sigkill_at_other_points_ends_complete_or_salvageable(project, point):
+    proj = project(FAST)
+    ready = {
+        "staging folder made": lambda o: any((o / "runs").glob(".*.partial")),
+        "before pytest starts": lambda o: b'"start"' in _read(o / "ledger.jsonl"),
+        "while writing records": _staged("run_metadata.json"),
+        "while packing": lambda o: any((o / "bundles").glob(".*")),
+    }[point]
+    _kill_repro_when(proj, ready, {})
+    _complete_or_salvaged(proj)

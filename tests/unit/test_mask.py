@@ -1,0 +1,149 @@
+"""Masking: every rule, streaming across chunk boundaries, non-UTF-8, many secrets."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from repro import mask
+
+GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+SAMPLES = {
+    "aws-access-key-id": "AKIAIOSFODNN7EXAMPLE",
+    "github-token": GH,
+    "github-fine-grained-token": "github_pat_" + "11ABCDEFG0" * 8,
+    "gitlab-token": "glpat-" + "x1Y2z3W4v5U6t7S8r9Q0",
+    "slack-token": "xoxb-1234567890-0987654321-abcdefghijklmnop",
+    "pypi-token": "pypi-AgEIcHlwaS5vcmc" + "Q" * 80,
+    "npm-token": "npm_" + "a1B2" * 9,
+    "sendgrid-key": "SG." + "a" * 22 + "." + "b" * 43,
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl",
+    "private-key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow"
+    + "A" * 300
+    + "\n-----END RSA PRIVATE KEY-----",
+    "url-credentials": "https://deploy:s3cret-pass@git.example.invalid/x.git",
+}
+ENV = {
+    "GITHUB_TOKEN": GH,
+    "MY_API_SECRET": "not-a-known-shape-but-secret-42",
+    "DATABASE_URL": "postgres://app:db-pass-9911@db.invalid/app",
+    "SESSION_ID": "1",  # shorter than MIN_LENGTH: never masked
+    "HOME_KEY_DIR": "/",  # an existing path: a location, not a secret
+}
+
+
+def stream(masker: mask.Masker, data: bytes, size: int) -> tuple[bytes, Counter[str]]:
+    sm = mask.StreamMasker(masker)
+    out = [sm.feed(data[i : i + size]) for i in range(0, len(data), size)]
+    out.append(sm.flush())
+    return b"".join(out), sm.counts
+
+
+@pytest.mark.parametrize("rule", sorted(SAMPLES))
+def test_each_shape_is_masked_and_named(rule):
+    text = f"before {SAMPLES[rule]} after\n".encode()
+    counts: Counter[str] = Counter()
+    out = mask.build(None).mask(text, counts)
+    assert SAMPLES[rule].encode() not in out
+    assert mask.MASK in out and out.startswith(b"before ")
+    assert counts[rule] >= 1
+
+
+def test_shapes_agree_with_detect_secrets():
+    """The token rules come from detect-secrets' plugins: each sample is flagged by them too."""
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import default_settings
+
+    with default_settings():
+        for rule in ("aws-access-key-id", "github-token", "gitlab-token", "slack-token"):
+            assert list(scan_line(SAMPLES[rule])), rule
+        for rule in ("pypi-token", "sendgrid-key", "jwt", "private-key"):
+            first = SAMPLES[rule].splitlines()[0]
+            assert list(scan_line(first)), rule
+
+
+def test_environment_values_and_url_passwords():
+    masker = mask.build(ENV)
+    text = (
+        f"token={GH} secret=not-a-known-shape-but-secret-42 pw=db-pass-9911 "
+        'json="not-a-known-shape-but-secret-42" id=1 path=/\n'
+    ).encode()
+    counts: Counter[str] = Counter()
+    out = masker.mask(text, counts)
+    for secret in (GH, "not-a-known-shape-but-secret-42", "db-pass-9911"):
+        assert secret.encode() not in out
+    assert b"id=1 path=/" in out  # short and path values are left alone
+    assert counts["env:MY_API_SECRET"] == 2 and counts["env:DATABASE_URL"] == 1
+
+
+def test_secret_split_across_every_chunk_boundary():
+    masker = mask.build(ENV)
+    secrets = [GH, "not-a-known-shape-but-secret-42", SAMPLES["private-key"], SAMPLES["jwt"]]
+    data = ("x" * 5000 + " ".join(secrets) + "y" * 5000).encode()
+    whole, _ = stream(masker, data, len(data))
+    for size in (1, 7, 64, 4096, 65536):
+        out, _ = stream(masker, data, size)
+        assert out == whole, size
+        for s in secrets:
+            assert s.encode() not in out
+
+
+def test_non_utf8_output_is_masked_byte_for_byte():
+    masker = mask.build(ENV)
+    data = b"\xff\xfe\x80 " + GH.encode() + b" \xc3\x28 " + b"\x00" * 10
+    out, counts = stream(masker, data, 3)
+    assert GH.encode() not in out
+    assert out == b"\xff\xfe\x80 " + mask.MASK + b" \xc3\x28 " + b"\x00" * 10
+    assert sum(counts.values()) == 1
+
+
+def test_json_escaped_value_is_masked():
+    value = 'quote"and\\back-slash-secret'
+    masker = mask.build({"THE_PASSWORD": value})
+    line = json.dumps({"msg": f"assert {value} == x"}).encode()
+    out = masker.mask(line, Counter())
+    assert b"back-slash-secret" not in out
+    json.loads(out)  # still valid JSON
+
+
+def test_large_output_with_many_secrets():
+    rng = random.Random(7)
+    masker = mask.build(ENV)
+    parts, planted = [], 0
+    for _ in range(20000):
+        if rng.random() < 0.05:
+            parts.append(rng.choice([GH, SAMPLES["aws-access-key-id"], "db-pass-9911"]))
+            planted += 1
+        else:
+            parts.append("".join(rng.choice("abc xyz/\n") for _ in range(rng.randint(1, 200))))
+    data = " ".join(parts).encode()
+    out, counts = stream(masker, data, 65536)
+    for s in (GH, SAMPLES["aws-access-key-id"], "db-pass-9911"):
+        assert s.encode() not in out
+    assert sum(counts.values()) == planted
+
+
+def test_disabled_masking_records_that_it_is_off():
+    off = mask.for_run(ENV, enabled=False)
+    assert off.stream("logs/stdout.log") is None
+    assert off.data("x", GH.encode()) == GH.encode()
+    assert off.summary()["enabled"] is False
+
+
+def test_record_masking_counts_per_file():
+    run = mask.for_run(ENV)
+    rec = run.record("run_metadata.json", {"argv": ["-k", GH], "n": 1})
+    assert rec == {"argv": ["-k", mask.MASK.decode()], "n": 1}
+    assert run.summary()["counts"] == {"run_metadata.json": {"env:GITHUB_TOKEN": 1}}
+
+
+def test_record_masking_with_escapes_and_non_ascii():
+    value = 'pa"ss\\wörd-secret-1'
+    run = mask.for_run({"THE_PASSWORD": value})
+    rec = run.record("env.json", {"order": [f"t[{value}]", "plain"], value: 1})
+    assert value not in json.dumps(rec, ensure_ascii=False)
+    assert rec["order"] == [f"t[{mask.MASK.decode()}]", "plain"]
+    assert run.summary()["counts"]["env.json"] == {"env:THE_PASSWORD": 2}
