@@ -102,6 +102,18 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dirty = repro("bundle", "--json", *lock_in(), cwd=origin, env=env)
     assert dirty.returncode == 0, dirty.stderr
     counter.unlink()
+    # A lock repro did not write, without hashes: bundled as it is.
+    hashed = (origin / "requirements.lock").read_text()
+    pins = [
+        line.split()[0] for line in hashed.splitlines() if "==" in line and not line[0].isspace()
+    ]
+    (origin / "requirements.lock").write_text("\n".join(pins) + "\n")
+    (origin / "requirements.lock.json").unlink()
+    snap = repro("bundle", "--json", *lock_in(), cwd=origin, env=env)
+    assert snap.returncode == 0, snap.stderr
+    (origin / "requirements.lock").write_text(hashed)
+    subprocess.run(["git", "checkout", "requirements.lock.json"], cwd=origin, check=True)
+    counter.unlink()
     # Made with an interpreter that is then removed: a replay must find another.
     gone = root / "gone-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(gone)], check=True)
@@ -121,6 +133,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "clean": origin / json.loads(clean.stdout)["bundle"],
         "dirty": origin / json.loads(dirty.stdout)["bundle"],
         "gone": origin / json.loads(away.stdout)["bundle"],
+        "snapshot": origin / json.loads(snap.stdout)["bundle"],
         "clone": clone,
         "counter": counter,
     }
@@ -176,6 +189,13 @@ def test_a_dirty_tree_with_an_untracked_file_is_rebuilt_exactly(made) -> None:
     assert "tests/test_untracked.py::test_untracked" in ids
     assert "tests/test_suite.py::test_added_in_place" in ids
     assert any("patch" in step for step in doc["steps"])
+
+
+def test_a_lock_without_hashes_replays_but_not_exactly(made) -> None:
+    code, doc = replay(made, "snapshot")
+    assert (code, doc["verdict"]) == (0, "reproduced"), doc
+    assert doc["exact"] is False
+    assert any("no hashes" in step for step in doc["steps"])
 
 
 def test_python_not_found_cannot_replay(made, tmp_path) -> None:
