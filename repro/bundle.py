@@ -49,6 +49,7 @@ class PackResult:
     run_id: str
     size: int
     reused: bool  # an identical bundle was already there
+    statement: Path | None = None  # <bundle>.intoto.json (repro/attest/)
 
 
 def role_of(rel: str) -> str:
@@ -205,7 +206,10 @@ def pack(run_dir: Path, *, out_dir: Path, store: bool = False) -> PackResult:
     sidecar = target.with_name(target.name + ".sha256")
     with atomic_writer(sidecar) as sc:
         sc.write(sidecar_text(digest, zip_hex, target.name).encode())
-    return PackResult(target, sidecar, digest, run_id, size, reused)
+    from repro.attest import statement
+
+    stmt_path, _ = statement.write(target)
+    return PackResult(target, sidecar, digest, run_id, size, reused, stmt_path)
 
 
 def sidecar_text(digest: str, zip_hex: str, name: str) -> str:

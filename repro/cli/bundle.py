@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
+from repro.cli.attestation import load_signer
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
 from repro.cli.render import announce, finished
+from repro.cli.sign import sign_summary
 
 
 @main.command(context_settings=CONTEXT)
@@ -17,8 +20,16 @@ from repro.cli.render import announce, finished
 @opts_lock
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @click.option("--no-lock", is_flag=True, help="Skip locking; bundle without a lock.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="KEY",
+    default=None,
+    help="Sign the bundle's attestation with this private key (as `repro sign`).",
+)
 @handle_errors
-def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
+def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
@@ -32,8 +43,11 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     """
     from repro import lock as lockmod
     from repro import runner
+    from repro.attest.sign import sign_bundle
     from repro.bundle import pack as do_pack
 
+    # The key is read (and its passphrase asked) before the suite runs, not after.
+    signer = load_signer(sign_key) if sign_key is not None else None
     lock_path = None
     if not no_lock:
         lres = lockmod.lock(lock_options(kw))
@@ -45,6 +59,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     res = runner.run(opts, on_start=announce)
     finished(res)
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    signed = sign_bundle(packed.path, signer) if signer is not None else None
     if kw["as_json"]:
         emit_json(
             {
@@ -53,9 +68,14 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
                 "status": res.status,
                 "exit_code": res.exit_code,
                 "run_id": res.run_id,
+                **({"statement": str(packed.statement)} if packed.statement else {}),
+                **(sign_summary(signed) if signed else {}),
             }
         )
     else:
         click.echo(f"{packed.path}\n{packed.digest}")
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
+        check = f" --key {sign_key}.pub" if signed else ""
+        if signed:
+            say(f"repro: signed by {signed.keyid}: {signed.envelope}")
+        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}{check}")
     sys.exit(res.exit_code)

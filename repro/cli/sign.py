@@ -1,0 +1,57 @@
+"""`repro sign`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from repro.cli.app import CONTEXT, emit_json, handle_errors, main
+from repro.cli.attestation import load_signer
+from repro.cli.options import opt_json
+
+
+def sign_summary(res: object) -> dict[str, object]:
+    from repro.attest.sign import SignResult
+
+    assert isinstance(res, SignResult)
+    return {
+        "statement": str(res.statement),
+        "envelope": str(res.envelope),
+        "keyid": res.keyid,
+        "signatures": res.signatures,
+    }
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Private key: PEM (PKCS#8) or OpenSSH, readable only by you; asked for its "
+    "passphrase if encrypted (or $REPRO_KEY_PASSPHRASE).",
+)
+@opt_json
+@handle_errors
+def sign(bundle: Path, key: Path, as_json: bool) -> None:
+    """Attest a bundle and sign the attestation with your key.
+
+    Verifies the bundle, writes its in-toto Statement to BUNDLE.intoto.json and
+    a DSSE envelope signing it to BUNDLE.intoto.jsonl. Signing again with another
+    key adds that signature. An OpenSSH key signs as `ssh-keygen -Y sign -n
+    repro-attestation` would. Formats: docs/attestation.md.
+
+    \b
+    Example:
+      repro keygen --out alice.key
+      repro sign outputs/bundles/repro-<run_id>-<digest>.zip --key alice.key
+      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --key alice.key.pub
+    """
+    from repro.attest.sign import sign_bundle
+
+    res = sign_bundle(bundle, load_signer(key))
+    if as_json:
+        emit_json({"bundle": str(res.bundle), **sign_summary(res)})
+    else:
+        click.echo(f"{res.envelope}\nsigned by {res.keyid}")
