@@ -157,10 +157,10 @@ def load_signer(path: Path, *, passphrase: PassphraseSource) -> Signer:
     """The private key in `path` (PEM or OpenSSH). `passphrase` is called only if the key
     is encrypted."""
     path = Path(path)
-    check_private_mode(path)
     data = _read(path, "private key")
     if b"PUBLIC KEY" in data or data.lstrip().startswith((b"ssh-", b"ecdsa-")):
         raise UsageError(f"{path} is a public key", hint="sign with the private key file")
+    check_private_mode(path)
     fmt: Format = "ssh" if _SSH_PRIVATE in data else "pem"
     try:
         try:
