@@ -108,7 +108,7 @@ class Verifier:
                 self.key.verify(sig, data, pss, hashes.SHA256())
             else:
                 self.key.verify(sig, data, ec.ECDSA(_CURVE_HASH[self.key.curve.name]))
-        except InvalidSignature:
+        except (InvalidSignature, ValueError):  # a signature of the wrong size or encoding
             return False
         return True
 

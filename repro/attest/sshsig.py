@@ -167,7 +167,7 @@ def verify(key: SshPublic, blob: bytes, message: bytes, namespace: str = NAMESPA
         if p.hash_alg not in ("sha512", "sha256"):
             return False
         _check(key, p.sig_type, p.sig, _signed_data(message, namespace, p.hash_alg))
-    except (SigFormatError, InvalidSignature, struct.error):
+    except (SigFormatError, InvalidSignature, struct.error, ValueError, KeyError):
         return False
     return True
 

@@ -227,7 +227,10 @@ def write(bundle: Path) -> tuple[Path, bytes]:
 def disagreements(found: Any, expected: dict[str, Any]) -> list[str]:
     """How a Statement found beside a bundle (or in its envelope) differs from the one the
     bundle's records give: one line per differing field, empty when it attests this bundle."""
-    errors = records.schema_errors(found, "statement")
+    try:
+        errors = records.schema_errors(found, "statement")
+    except RecursionError:
+        errors = ["(top): nested too deeply to validate"]
     if errors:
         return [f"Statement does not match schema statement: {e}" for e in errors[:3]]
     out = []
