@@ -41,7 +41,13 @@ def _problems(res: Result) -> list[str]:
 
 def test_keygen_bundle_sign_verify_end_to_end(project: Callable[..., Path], tmp_path: Path) -> None:
     """As a user would, in real processes: an encrypted key, a signed bundle, a verified one."""
-    proj = project(PASSING)
+    no_secret = """
+        import os
+
+        def test_the_passphrase_is_not_handed_to_the_suite():
+            assert "REPRO_KEY_PASSPHRASE" not in os.environ
+    """
+    proj = project({**PASSING, "tests/test_secret.py": no_secret})
     git_init(proj)
     env = {"REPRO_KEY_PASSPHRASE": "correct horse"}
     kg = run_repro("keygen", "--out", tmp_path / "k", "--json", env=env)
