@@ -282,3 +282,43 @@ def test_the_reviewers_recipe_in_the_docs_works_without_repro(
     path.write_text(json.dumps(doc))
     bad = subprocess.run(run, cwd=bundle.parent, env=env, capture_output=True, text=True)
     assert bad.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "expected one DSSE envelope, found 0 lines"),
+        ("{not json", "not JSON"),
+        ('{"payload": "e30=", "payloadType": "text/plain", "signatures": []}', "payloadType is"),
+        (
+            '{"payload": "@@", "payloadType": "application/vnd.in-toto+json", "signatures": []}',
+            "payload is not valid base64",
+        ),
+        (
+            '{"payload": "e30=", "payloadType": "application/vnd.in-toto+json", "signatures": [7]}',
+            "signature 0 is not an object",
+        ),
+        ("[1, 2]", "no signatures list"),
+        ("{}\n{}", "found 2 lines"),
+    ],
+)
+def test_a_malformed_envelope_is_one_line_not_a_traceback(
+    bundle: Path, key: Path, cli: Cli, text: str, why: str
+) -> None:
+    envelope_path(bundle).write_text(text)
+    res = cli("verify", bundle, "--key", f"{key}.pub")
+    assert res.exit_code == 1
+    (line,) = _problems(res)
+    assert line.startswith(f"  - [signature] {envelope_path(bundle).name}: not a valid envelope: ")
+    assert why in line
+
+
+def test_a_signed_envelope_with_an_empty_payload_is_not_an_attestation(
+    bundle: Path, key: Path, cli: Cli
+) -> None:
+    signer = keys.load_signer(key, passphrase=lambda: b"")
+    envelope_path(bundle).write_bytes(dsse.sign(b"{}", signer).encode())
+    res = cli("verify", bundle, "--key", f"{key}.pub")
+    assert res.exit_code == 1 and "  attested: NO" in res.stdout
+    assert all("[attestation]" in line for line in _problems(res))
+    assert "Statement does not match schema statement" in res.stdout
