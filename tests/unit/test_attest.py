@@ -63,6 +63,29 @@ def test_statement_beside_every_bundle_names_its_bytes_and_records(valid_bundle:
     assert pred["repro"]["status"] == meta["status"] == "failed"
 
 
+def test_in_toto_attestation_bindings_accept_the_statement(valid_bundle: Path) -> None:
+    """The in-toto framework's own protobuf bindings parse and validate it (unknown predicate
+    fields, repro's own, are ignored as the framework's parsing rules say)."""
+    from google.protobuf import json_format
+    from in_toto_attestation.predicates.test_result.v0 import test_result_pb2
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
+    from in_toto_attestation.v1.statement import Statement
+
+    text = statement_path(valid_bundle).read_text()
+    stmt = Statement.copy_from_pb(json_format.Parse(text, statement_pb2.Statement()))
+    stmt.validate()
+    pred = json_format.Parse(
+        json.dumps(json.loads(text)["predicate"]),
+        test_result_pb2.TestResult(),
+        ignore_unknown_fields=True,
+    )
+    assert pred.result == "FAILED" and list(pred.failed_tests) == ["tests/test_mixed.py::test_fail"]
+    for rd in pred.configuration:
+        ResourceDescriptor.copy_from_pb(rd).validate()
+    assert {rd.name for rd in pred.configuration} >= {"data/env.json"}
+
+
 def test_lists_past_the_bound_keep_a_count_and_a_digest_of_all(valid_bundle: Path) -> None:
     facts = statement.read_facts(valid_bundle)
     ids = [f"tests/test_many.py::test_{i}" for i in range(statement.MAX_LISTED + 5)]
