@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repro import records
 from repro.attest import dsse, keys, sshsig, statement, statement_path
@@ -293,3 +295,37 @@ def test_public_and_private_keys_are_not_mixed_up(tmp_path: Path) -> None:
         keys.load_signer(pub, passphrase=_no_passphrase)
     with pytest.raises(UsageError, match="is a private key"):
         keys.load_verifier(priv)
+
+
+# --- hostile bytes ------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_as_an_envelope_are_an_envelope_error_or_an_envelope(data: bytes) -> None:
+    try:
+        env = dsse.parse(data)
+    except dsse.EnvelopeError:
+        return
+    assert env.payload_type == dsse.PAYLOAD_TYPE
+
+
+@pytest.fixture(scope="module")
+def every_verifier(tmp_path_factory: pytest.TempPathFactory) -> list[keys.Verifier]:
+    """A public key of each kind, read both as PEM (raw signatures) and as ssh (SSHSIG)."""
+    where = tmp_path_factory.mktemp("fuzzkeys")
+    out = []
+    for kind in ("ed25519", "ecdsa", "rsa"):
+        pub = keys.load_verifier(pem_key(where, kind)[1])
+        out += [pub, dataclasses.replace(pub, format="ssh")]
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(sig=st.binary(max_size=300))
+def test_any_bytes_as_a_signature_are_false_never_an_exception(
+    every_verifier: list[keys.Verifier], sig: bytes
+) -> None:
+    for v in every_verifier:
+        assert v.verify(sig, b"message") is False
+        assert v.verify(b"SSHSIG\x00\x00\x00\x01" + sig, b"message") is False
