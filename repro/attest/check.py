@@ -17,6 +17,7 @@ from typing import Any
 
 from repro.attest import dsse, envelope_path, statement, statement_path
 from repro.attest.keys import Verifier
+from repro.errors import ReproError
 from repro.verify import Problem
 
 
@@ -98,7 +99,11 @@ def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None
     found = _statements(env, bundle, problems)
     attested: bool | None = None
     if found and intact:
-        expected = statement.build(statement.read_facts(bundle))
+        try:
+            expected = statement.build(statement.read_facts(bundle))
+        except ReproError as exc:  # records that verify but say too little to attest
+            problems.append(Problem("attestation", None, f"cannot rebuild the Statement: {exc}"))
+            return AttestReport(bool(verifiers), signed_by, False, tuple(problems))
         for where, doc in found:
             problems += [
                 Problem("attestation", where, why) for why in statement.disagreements(doc, expected)

@@ -74,8 +74,9 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None
         )
     else:
         click.echo(f"{packed.path}\n{packed.digest}")
-        check = f" --key {sign_key}.pub" if signed else ""
+        key_hint = ""
         if signed:
             say(f"repro: signed by {signed.keyid}: {signed.envelope}")
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}{check}")
+            key_hint = f" --key {sign_key}.pub"
+        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}{key_hint}")
     sys.exit(res.exit_code)

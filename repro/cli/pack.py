@@ -35,7 +35,13 @@ def pack(run_dir: Path, out_dir: Path, store: bool, as_json: bool) -> None:
     res = do_pack(run_dir, out_dir=out_dir, store=store)
     if as_json:
         emit_json(
-            {"bundle": str(res.path), "digest": res.digest, "run_id": res.run_id, "size": res.size}
+            {
+                "bundle": str(res.path),
+                "digest": res.digest,
+                "run_id": res.run_id,
+                "size": res.size,
+                "statement": str(res.statement),
+            }
         )
     else:
         click.echo(f"{res.path}\n{res.digest}")
