@@ -123,6 +123,24 @@ def test_result_from_status_unexpected_passes_and_drift(
     assert statement.build(facts)["predicate"]["result"] == want
 
 
+def test_the_test_in_flight_when_a_run_died_is_listed_as_failed(valid_bundle: Path) -> None:
+    facts = statement.read_facts(valid_bundle)
+    died = dataclasses.replace(
+        facts,
+        stamp={**facts.stamp, "status": "crashed"},
+        meta={**facts.meta, "in_flight": "t::second"},
+        order=("t::first", "t::second"),
+        outcomes={"t::first": "passed"},
+    )
+    pred = statement.build(died)["predicate"]
+    assert (pred["result"], pred["passedTests"], pred["failedTests"]) == (
+        "FAILED",
+        ["t::first"],
+        ["t::second"],
+    )
+    assert pred["repro"]["in_flight"] == "t::second"
+
+
 def test_a_statement_for_another_bundle_or_other_results_disagrees(bundle: Path) -> None:
     expected = statement.build(statement.read_facts(bundle))
     assert statement.disagreements(expected, expected) == []
