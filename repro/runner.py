@@ -45,6 +45,9 @@ class RunOptions:
     echo_out: IO[bytes] | None = None
     echo_err: IO[bytes] | None = None
     environ: Mapping[str, str] | None = None
+    # Every effective option with where its value came from (command line,
+    # [tool.repro], environment, default): what was configured, for the record.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,13 @@ def _run_into(
             "argv": [a.replace(str(staging), "<run>") for a in argv],
             "cwd": str(project),
             "python": opts.python,
-            "pytest": {"version": res.pytest_version, "plugins": list(res.plugins)},
+            "options": dict(opts.options),
+            "pytest": _pytest_record(res, staging),
+            "python_ran": {
+                "probe": probe["python"]["version"],
+                "pytest": res.python,
+                "executable": res.executable,
+            },
             "seeds": {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")},
             "started": records.utc_iso(cap.started),
             "ended": records.utc_iso(cap.ended),
@@ -266,7 +275,8 @@ def _run_into(
             "status": status,
             "status_reason": reason,
             "counts": counts,
-            "tests_total": sum(counts.values()),
+            "counts_source": res.counts_source,
+            "tests_total": len(res.outcomes),
             "collected": res.collected,
             "order": list(res.order),
             "in_flight": res.in_flight,
@@ -337,6 +347,22 @@ def _run_into(
         ended=cap.ended,
         warnings=tuple(warnings),
     )
+
+
+def _pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:
+    """pytest as it ran: version, plugins, and its configuration as it resolved it."""
+    record: dict[str, Any] = {
+        "version": res.pytest_version,
+        "plugins": list(res.plugins),
+        "results_format": res.format,
+    }
+    if res.config is not None:
+        config = dict(res.config)
+        args = config.get("args")
+        if isinstance(args, list):
+            config["args"] = [str(a).replace(str(staging), "<run>") for a in args]
+        record["config"] = config
+    return record
 
 
 def _include_lock(

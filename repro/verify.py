@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from repro import records, results, zipsafe
 from repro.bundle import RECORD_SCHEMAS, TAG_FILES, content_digest, role_of
-from repro.junit import junit_counts
+from repro.junit import JUnitBuilder, JUnitCounts, junit_counts
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
@@ -264,6 +264,29 @@ def _json(ctx: _Ctx, fh: BinaryIO, entry: zipsafe.Entry | None, member: str) -> 
     return None
 
 
+_ASKED = re.compile(r"(?:^|python)(\d+\.\d+)(?:\.exe)?$")
+
+
+def _check_python(meta: dict[str, Any], bad: Any) -> None:
+    """Configured versus actual: the Python asked for, probed, and that ran pytest."""
+    ran = meta.get("python_ran")
+    if not isinstance(ran, dict):
+        return  # a record from before repro recorded it
+    probed, by_pytest = ran.get("probe"), ran.get("pytest")
+    if isinstance(by_pytest, str) and probed != by_pytest:
+        bad(
+            "run_metadata.json",
+            f"Python {probed} was probed but pytest ran under {by_pytest}",
+        )
+    asked = _ASKED.search(Path(str(meta.get("python", ""))).name)
+    actual = by_pytest if isinstance(by_pytest, str) else probed
+    if asked and isinstance(actual, str) and not (actual + ".").startswith(asked[1] + "."):
+        bad(
+            "run_metadata.json",
+            f"--python asked for Python {asked[1]} but {actual} ran",
+        )
+
+
 def _lines(fh: BinaryIO, entry: zipsafe.Entry) -> Iterator[bytes]:
     pending = b""
     for chunk in zipsafe.stream_member(fh, entry):
@@ -402,8 +425,7 @@ def _cross_check(
         bad("run_metadata.json", f"status {status} with exit code 0")
     if status == "timed-out" and not meta["kill_sequence"]:
         bad("run_metadata.json", "status timed-out but no kill sequence recorded")
-    if sum(meta["counts"].values()) != meta["tests_total"]:
-        bad("run_metadata.json", "counts do not add up to tests_total")
+    _check_python(meta, bad)
 
     for name, digest in stamp["records"].items():
         if manifest.get(f"data/{name}") != digest:
@@ -419,9 +441,15 @@ def _cross_check(
             bad("run_metadata.json", f"size or hash of {rel} differs from the bundle")
 
     res_entry = readable.get(f"{top}/data/results/results.jsonl")
+    expected: JUnitCounts | None = None
     if res_entry is not None:
+        # One pass over the stream gives the results and the JUnit cases they imply.
+        builder = JUnitBuilder(lambda _text: None)
+        parser = results.EventParser(builder.event)
         try:
-            res = results.parse_events(_lines(fh, res_entry))
+            for raw in _lines(fh, res_entry):
+                parser.feed(raw)
+            res: results.TestResults | None = parser.results()
         except zipsafe.MemberError:
             res = None  # already reported by fixity
         if res is not None and res.bad_lines:
@@ -436,6 +464,14 @@ def _cross_check(
                     "run_metadata.json",
                     f"counts {meta['counts']} differ from results.jsonl {res.counts}",
                 )
+            if meta.get("counts_source", res.counts_source) != res.counts_source:
+                bad("run_metadata.json", "counts_source differs from results.jsonl")
+            if len(res.outcomes) != meta["tests_total"]:
+                bad(
+                    "run_metadata.json",
+                    f"tests_total {meta['tests_total']} differs from the "
+                    f"{len(res.outcomes)} finished tests in results.jsonl",
+                )
             if list(res.order) != meta["order"]:
                 bad("run_metadata.json", "test order differs from results.jsonl")
             if res.in_flight != meta["in_flight"]:
@@ -443,6 +479,8 @@ def _cross_check(
                     "run_metadata.json",
                     f"in-flight test differs from results.jsonl ({res.in_flight})",
                 )
+            builder.end(res.in_flight, "")
+            expected = builder.counts
     junit = readable.get(f"{top}/data/results/junit.xml")
     if junit is not None:
         try:
@@ -452,17 +490,19 @@ def _cross_check(
         except Exception as exc:  # any parse failure of untrusted XML is a finding
             bad("results/junit.xml", f"not valid JUnit XML: {type(exc).__name__}")
             j = None
-        if j is not None:
-            c = meta["counts"]
-            # JUnit also has a case per collection error, and one for the test in flight.
-            cases = meta["tests_total"] + len(meta["collect_errors"]) + bool(meta["in_flight"])
-            if j.tests != cases:
+        if j is not None and expected is not None:
+            if j.tests != expected.tests:
                 bad(
                     "results/junit.xml",
-                    f"{j.tests} test cases, run_metadata.json says {meta['tests_total']}",
+                    f"{j.tests} test cases, results.jsonl says {expected.tests}",
                 )
-            elif j.failures != c["failed"] or j.skipped != c["skipped"] + c["xfailed"]:
-                bad("results/junit.xml", "failure or skip counts differ from run_metadata.json")
+            elif j != expected:
+                bad(
+                    "results/junit.xml",
+                    f"failure, error or skip elements ({j.failures}, {j.errors}, {j.skipped}) "
+                    f"differ from results.jsonl ({expected.failures}, {expected.errors}, "
+                    f"{expected.skipped})",
+                )
 
     drift = meta.get("drift") or []
     if drift:
