@@ -27,6 +27,7 @@ class AttestReport:
     signed_by: tuple[str, ...]  # who made a valid signature, among the keys given
     attested: bool | None  # None: no Statement beside the bundle, or the bundle is not intact
     problems: tuple[Problem, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -96,6 +97,15 @@ def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None
     env_file = envelope_path(bundle)
     env = _envelope(env_file, problems)
     signed_by = _signers(env, env_file, verifiers, problems) if verifiers else ()
+    # An OK next to a signed envelope must not read as "the signature was checked".
+    warnings = (
+        (
+            f"{env_file.name} is signed, but no key was given to check it: pass --key or "
+            "--allowed-signers",
+        )
+        if env is not None and not verifiers
+        else ()
+    )
     found = _statements(env, bundle, problems)
     attested: bool | None = None
     if found and intact:
@@ -103,10 +113,10 @@ def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None
             expected = statement.build(statement.read_facts(bundle))
         except ReproError as exc:  # records that verify but say too little to attest
             problems.append(Problem("attestation", None, f"cannot rebuild the Statement: {exc}"))
-            return AttestReport(bool(verifiers), signed_by, False, tuple(problems))
+            return AttestReport(bool(verifiers), signed_by, False, tuple(problems), warnings)
         for where, doc in found:
             problems += [
                 Problem("attestation", where, why) for why in statement.disagreements(doc, expected)
             ]
         attested = not any(p.kind == "attestation" for p in problems)
-    return AttestReport(bool(verifiers), signed_by, attested, tuple(problems))
+    return AttestReport(bool(verifiers), signed_by, attested, tuple(problems), warnings)

@@ -84,7 +84,7 @@ def verify(
                     "digest": r.digest,
                     "run_id": r.run_id,
                     "status": r.status,
-                    "warnings": list(r.warnings),
+                    "warnings": [*r.warnings, *a.warnings],
                     "problems": [
                         {"kind": p.kind, "member": p.member, "message": p.message}
                         for p in (*r.problems, *a.problems)
@@ -104,6 +104,6 @@ def verify(
             if verifiers:
                 for line in facts_lines(r.ok, a):
                     click.echo(line)
-            for w in r.warnings:
+            for w in (*r.warnings, *a.warnings):
                 click.echo(f"  warning: {w}")
     sys.exit(0 if all(r.ok and a.ok for r, a in pairs) else EXIT_BAD)

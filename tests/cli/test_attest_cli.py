@@ -83,6 +83,12 @@ def test_a_bundle_signed_by_another_key_is_rejected(
     bundle: Path, key: Path, tmp_path: Path, cli: Cli
 ) -> None:
     assert cli("sign", bundle, "--key", key).exit_code == 0
+    unchecked = cli("verify", bundle)
+    assert unchecked.exit_code == 0
+    assert unchecked.stdout.splitlines()[1] == (
+        f"  warning: {envelope_path(bundle).name} is signed, but no key was given to check it: "
+        "pass --key or --allowed-signers"
+    )
     cli("keygen", "--out", tmp_path / "mallory.key", "--no-passphrase")
     res = cli("verify", bundle, "--key", tmp_path / "mallory.key.pub")
     assert res.exit_code == 1
