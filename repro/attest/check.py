@@ -90,6 +90,14 @@ def _statements(
     return out
 
 
+def _unchecked(env_file: Path) -> tuple[str, ...]:
+    # An OK next to a signed envelope must not read as "the signature was checked".
+    return (
+        f"{env_file.name} is signed, but no key was given to check it: "
+        "pass --key or --allowed-signers",
+    )
+
+
 def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None) -> AttestReport:
     """Check the attestations beside `bundle` (whose verify report said `intact`)."""
     bundle = Path(bundle)
@@ -97,15 +105,7 @@ def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None
     env_file = envelope_path(bundle)
     env = _envelope(env_file, problems)
     signed_by = _signers(env, env_file, verifiers, problems) if verifiers else ()
-    # An OK next to a signed envelope must not read as "the signature was checked".
-    warnings = (
-        (
-            f"{env_file.name} is signed, but no key was given to check it: pass --key or "
-            "--allowed-signers",
-        )
-        if env is not None and not verifiers
-        else ()
-    )
+    warnings = _unchecked(env_file) if env is not None and not verifiers else ()
     found = _statements(env, bundle, problems)
     attested: bool | None = None
     if found and intact:
