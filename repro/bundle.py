@@ -63,6 +63,8 @@ def role_of(rel: str) -> str:
         return "schema"
     if rel in ("requirements.lock", "pylock.toml"):
         return "lock"
+    if rel.startswith("code/"):
+        return "code"
     return "other"
 
 

@@ -44,6 +44,9 @@ class TestResults:
     config: dict[str, Any] | None = None
     python: str | None = None
     executable: str | None = None
+    # The whole collection before deselection: count and digest of the sorted ids.
+    collection: dict[str, Any] | None = None
+    crashed_workers: tuple[dict[str, str], ...] = ()  # xdist: worker and its test
 
     @property
     def counts(self) -> dict[str, int]:
@@ -133,7 +136,7 @@ def _well_formed(ev: Any) -> bool:
             and ev.get("format", 1) in FORMATS
             and isinstance(ev.get("config", {}), dict)
         )
-    if kind in ("collected", "deselected"):
+    if kind in ("collected", "deselected", "collection"):
         return isinstance(ev.get("n"), int)
     if kind in ("collect_error", "collect_skip"):
         return isinstance(ev.get("msg", ""), str)
@@ -178,6 +181,8 @@ class EventParser:
         self.config: dict[str, Any] | None = None
         self.python: str | None = None
         self.executable: str | None = None
+        self.collection: dict[str, Any] | None = None
+        self.crashed: list[dict[str, str]] = []
 
     def _start(self, nodeid: str) -> int:
         self.ids += nodeid.encode("utf-8", "surrogatepass") + _SEP
@@ -219,6 +224,8 @@ class EventParser:
             self.executable = ev.get("executable") if _is_str(ev.get("executable")) else None
         elif kind == "collected":
             self.collected = ev["n"]
+        elif kind == "collection" and self.collection is None:
+            self.collection = {"n": ev["n"], "sha256": str(ev.get("sha256", ""))}
         elif kind == "collect_error":
             self.collect_errors.append({"id": ev["id"], "message": ev.get("msg", "")})
             self.categories["error"] += 1
@@ -241,6 +248,8 @@ class EventParser:
         index = self.running.get(nodeid)
         if index is None:  # no start line (not from the plugin, or a later attempt)
             index = self._start(nodeid)
+        if when not in _FINISHING and when != "teardown" and isinstance(ev.get("wk"), str):
+            self.crashed.append({"worker": ev["wk"], "test": nodeid})  # xdist's `???`
         if ev["outcome"] == "rerun":
             # pytest-rerunfailures runs the test again: this attempt decides nothing.
             self.states[index] = _RERUN
@@ -284,6 +293,8 @@ class EventParser:
             config=self.config,
             python=self.python,
             executable=self.executable,
+            collection=self.collection,
+            crashed_workers=tuple(self.crashed),
         )
 
 

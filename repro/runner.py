@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, junit, records, results
+from repro import __version__, capture, codestate, envinfo, junit, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -183,7 +183,8 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
     git = envinfo.git_info(project, exclude=[opts.outputs])
     run_id, staging = _prepare(opts.outputs)
     try:
-        return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
+        code = codestate.capture(project, staging, exclude=[opts.outputs])
+        return _run_into(opts, project, environ, probe, git, code, run_id, staging, on_start)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -195,6 +196,7 @@ def _run_into(
     environ: Mapping[str, str],
     probe: dict[str, Any],
     git: dict[str, Any] | None,
+    code: dict[str, Any],
     run_id: str,
     staging: Path,
     on_start: Callable[[str, float], None] | None,
@@ -236,7 +238,7 @@ def _run_into(
     _copy_schemas(staging / "schemas")
 
     env_record = records.validate(
-        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
+        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code),
         "env",
     )
     env_bytes = write_json(staging / "env.json", env_record)
@@ -266,7 +268,7 @@ def _run_into(
                 "pytest": res.python,
                 "executable": res.executable,
             },
-            "seeds": {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")},
+            "seeds": _seeds(environ, res),
             "started": records.utc_iso(cap.started),
             "ended": records.utc_iso(cap.ended),
             "duration_seconds": round(cap.duration, 6),
@@ -278,6 +280,8 @@ def _run_into(
             "counts_source": res.counts_source,
             "tests_total": len(res.outcomes),
             "collected": res.collected,
+            "collection": res.collection,
+            "crashed_workers": list(res.crashed_workers),
             "order": list(res.order),
             "in_flight": res.in_flight,
             "collect_errors": list(res.collect_errors),
@@ -347,6 +351,15 @@ def _run_into(
         ended=cap.ended,
         warnings=tuple(warnings),
     )
+
+
+def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, str | None]:
+    """What a replay needs to run the tests in the same order with the same randomness."""
+    seeds: dict[str, str | None] = {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")}
+    seed = (res.config or {}).get("randomly_seed")
+    if type(seed) is int:
+        seeds["pytest-randomly"] = str(seed)
+    return seeds
 
 
 def _pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:

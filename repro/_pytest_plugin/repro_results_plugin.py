@@ -16,7 +16,8 @@ The stream (format 3; docs/results-stream.md), one JSON object per line:
 
 - `session` (pytest version, plugins, pid, Python, how pytest resolved its
   configuration: rootdir, configfile, addopts, invocation args, JUnit settings),
-  `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
+  `collection` (n and sha256 of the sorted node ids before any deselection; one
+  per xdist worker, with wk), `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
   `deselected` (n), `finish` (pytest's exit status and, when pytest's terminal
   reporter ran, its own summary counts by category);
 - `start` (id; line and, if the node id does not say it, file) before each test;
@@ -40,6 +41,8 @@ import os
 import sys
 import time
 from typing import Any
+
+import pytest
 
 # ASCII-only JSON strings: a lone surrogate in a message cannot break the write.
 _enc = json.encoder.encode_basestring_ascii
@@ -139,16 +142,39 @@ _plain_report: Any = None  # pytest's TestReport: the only class the fast path t
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption("--repro-results", default=None, help="repro: per-test JSON-lines file")
+    parser.addoption(
+        "--repro-order",
+        default=None,
+        help="repro replay: run the tests in the order of this JSON list of node ids",
+    )
 
 
+class _Order:
+    """`repro replay`: the recorded order, whatever else reordered the tests; tests the
+    run did not have go last, in the order collected."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, encoding="utf-8") as fh:
+            order = json.load(fh)
+        self.rank = {nodeid: i for i, nodeid in enumerate(order)}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: Any) -> None:
+        last = len(self.rank)
+        items.sort(key=lambda item: self.rank.get(item.nodeid, last))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly and xdist have settled their options
 def pytest_configure(config: Any) -> None:
     global _recorder, _config, _plain_report
+    order = config.getoption("repro_order")
+    if order and not config.pluginmanager.has_plugin("repro-order"):
+        config.pluginmanager.register(_Order(order), "repro-order")  # xdist workers too
     path = config.getoption("repro_results")
     if not path or _recorder is not None or hasattr(config, "workerinput"):
         return
     _recorder = _Recorder(path)
     _config = config
-    import pytest
     from _pytest.reports import TestReport
 
     _plain_report = TestReport
@@ -182,6 +208,7 @@ def _resolved_config(config: Any) -> dict[str, Any]:
     """The configuration as pytest resolved it: what was in force, not what was asked."""
     inipath = getattr(config, "inipath", None)
     numprocesses = getattr(config.option, "numprocesses", None)
+    seed = getattr(config.option, "randomly_seed", None)  # pytest-randomly's, as resolved
     return {
         "rootdir": str(config.rootpath),
         "configfile": str(inipath) if inipath else None,
@@ -192,6 +219,7 @@ def _resolved_config(config: Any) -> dict[str, Any]:
         "junit_suite_name": _ini(config, "junit_suite_name") or "pytest",
         "junit_duration_report": _ini(config, "junit_duration_report") or "total",
         "xdist_workers": numprocesses if isinstance(numprocesses, int) else None,
+        "randomly_seed": seed if isinstance(seed, int) else None,
         "active_plugins": sorted(
             name for name, plugin in config.pluginmanager.list_name_plugin() if plugin is not None
         ),
@@ -208,6 +236,31 @@ def pytest_collectreport(report: Any) -> None:
 def pytest_deselected(items: Any) -> None:
     if _recorder is not None:
         _recorder.event(ev="deselected", n=len(items))
+
+
+def _ids_digest(ids: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for nodeid in sorted(ids):
+        digest.update(nodeid.encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k, -m, pytest-split and friends deselect
+def pytest_collection_modifyitems(session: Any, config: Any, items: Any) -> None:
+    """The whole collection, so shards of one suite can be shown to be of one suite."""
+    if _recorder is not None:
+        ids = [item.nodeid for item in items]
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: Any) -> None:
+    """Under xdist the controller collects nothing: each worker's collection it is."""
+    if _recorder is not None:
+        worker = str(getattr(getattr(node, "gateway", None), "id", ""))
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids), wk=worker)
 
 
 def pytest_collection_finish(session: Any) -> None:

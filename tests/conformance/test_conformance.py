@@ -191,6 +191,17 @@ def test_counts_junit_and_verify_agree_with_pytest(
     assert meta["counts_source"] == "pytest"
     assert meta["pytest"]["version"].startswith(pytest_version)
 
+    # The collection as pytest announced it ("collected N items", xdist's "[N items]").
+    announced = re.search(r"collected (\d+) items?|\[(\d+) items?\]", got.output)
+    assert announced, got.output[:2000]
+    assert meta["collection"]["n"] == int(announced[1] or announced[2])
+    if name == "xdist-worker-crash":
+        (crash,) = meta["crashed_workers"]
+        assert crash["test"] == "test_crash.py::test_kills_worker"
+        assert f"worker {crash['worker']!r} crashed" in got.output
+    else:
+        assert meta["crashed_workers"] == []
+
     # 2. JUnit: pytest's cases, in pytest's order, with pytest's outcome elements.
     ours = got.run_dir / "results/junit.xml"
     assert cases_of(ours) == cases_of(got.theirs)
@@ -214,7 +225,11 @@ def test_counts_junit_and_verify_agree_with_pytest(
         workers = {e.get("wk") for e in reports if e["when"] == "call" or e["when"] == "???"}
         assert workers and workers <= {"gw0", "gw1", "gw2", "gw3"}, workers
 
-    # The order recorded is the order pytest ran (pytest-randomly shuffles it).
+    # The order recorded is the order pytest ran (pytest-randomly shuffles it), with
+    # the seed pytest-randomly printed.
+    if "-p" not in case.args:
+        printed = re.search(r"--randomly-seed=(\d+)", got.output)
+        assert printed and meta["seeds"]["pytest-randomly"] == printed[1]
     theirs_order = [dict(attrs)["name"] for attrs, _ in cases_of(got.theirs)]
     ran = list(meta["order"])
     assert len(ran) == len(set(ran))
