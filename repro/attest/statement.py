@@ -162,10 +162,16 @@ def subjects(facts: BundleFacts) -> list[dict[str, Any]]:
         },
     ]
     git = facts.stamp["git"]
-    # The tested source, as the predicate expects; only when the tree was clean, since a
-    # dirty tree is not what the commit holds.
+    # The tested source, as the predicate expects: the commit only when the tree was clean,
+    # since a dirty tree is not what the commit holds; and the code records the run carries
+    # (the patch of uncommitted changes, or the file manifest outside git).
     if git and git["commit"] and not git["dirty"]:
         out.append({"name": "git commit", "digest": {"gitCommit": git["commit"]}})
+    out += [
+        {"name": path, "digest": {"sha256": f["sha256"]}}
+        for path, f in facts.files.items()
+        if f["role"] == "code"
+    ]
     return out
 
 

@@ -47,11 +47,14 @@ def test_statement_beside_every_bundle_names_its_bytes_and_records(valid_bundle:
         tagmanifest = zf.read(f"{top}/tagmanifest-sha256.txt")
         env_json = zf.read(f"{top}/data/env.json")
         meta = json.loads(zf.read(f"{top}/data/run_metadata.json"))
+        code = {n[len(top) + 1 :]: zf.read(n) for n in zf.namelist() if "/data/code/" in n}
     digests = [s["digest"]["sha256"] for s in doc["subject"]]
     assert digests == [
         hashlib.sha256(valid_bundle.read_bytes()).hexdigest(),
         hashlib.sha256(tagmanifest).hexdigest(),
+        *(hashlib.sha256(data).hexdigest() for data in code.values()),
     ]
+    assert [s["name"] for s in doc["subject"][2:]] == list(code)
     pred = doc["predicate"]
     assert pred["result"] == "FAILED"  # the FAILING fixture
     assert pred["passedTests"] == ["tests/test_mixed.py::test_pass"]
