@@ -18,15 +18,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, codestate, envinfo, junit, records, results
-from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
+from repro import __version__, capture, codestate, envinfo, junit, logtidy, records, results
+from repro.errors import (
+    EXIT_BAD,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EnvironmentProblem,
+    UsageError,
+)
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
 from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
-LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
+# pytest_output.ansi: pytest's raw bytes, only when it wrote colour (logtidy.py).
+LOG_FILES = (
+    "logs/stdout.log",
+    "logs/stderr.log",
+    "logs/pytest_output.txt",
+    "logs/pytest_output.ansi",
+)
 RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
 
 
@@ -81,6 +94,8 @@ def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[str,
     rc = cap.returncode
     if cap.timed_out:
         return "timed-out", f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
+    if cap.terminated and rc != 0:  # rc 0: the suite had finished when the signal came
+        return "killed", "repro was sent SIGTERM from outside and stopped the suite"
     if cap.interrupted:
         return "interrupted", "interrupted by the user"
     if cap.signal is not None:
@@ -224,6 +239,7 @@ def _run_into(
     junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
+    logtidy.strip_colour(staging / "logs")
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
 
     lock_info, lock_drift = None, None
@@ -250,6 +266,8 @@ def _run_into(
         if (staging / rel).is_file():
             digest, size = sha256_file(staging / rel)
             files[rel] = {"size": size, "sha256": digest}
+    log_digests = {r[len("logs/") :]: str(f["sha256"]) for r, f in files.items() if "logs/" in r}
+    logtidy.share_identical(staging / "logs", log_digests)
 
     counts = res.counts
     metadata = records.validate(
@@ -341,7 +359,7 @@ def _run_into(
         run_dir=run_dir,
         status=status,
         status_reason=reason,
-        exit_code=exit_code_for(status),
+        exit_code=EXIT_TERMINATED if cap.terminated else exit_code_for(status),
         pytest_exit_code=cap.returncode,
         signal=cap.signal,
         counts=counts,

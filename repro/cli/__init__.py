@@ -9,7 +9,16 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import bundle, keygen, lock, pack, run, sign, verify  # noqa: F401  (registers them)
+from repro.cli import (  # noqa: F401  (registers the commands)
+    bundle,
+    clean,
+    keygen,
+    lock,
+    pack,
+    run,
+    sign,
+    verify,
+)
 from repro.cli.app import main
 
 __all__ = ["main"]

@@ -11,7 +11,7 @@ import click
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.attestation import load_signer
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, shown, verify_line
 from repro.cli.sign import sign_summary
 
 
@@ -33,18 +33,20 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
-    complete, valid bundle. With --json, stdout carries only
-    {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+    complete, valid bundle. With --json, stdout carries one object
+    (schemas/cli/bundle.schema.json) and the test output goes to stderr.
 
     \b
     Example:
-      repro bundle -- -q
-      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
+      repro bundle --no-lock -- -q
+      repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
+        --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import runner
+    from repro import runner, workspace
     from repro.attest.sign import sign_bundle
     from repro.bundle import pack as do_pack
+    from repro.cli.contract import abspath
 
     # The key is read (and its passphrase asked) before the suite runs, not after.
     signer = load_signer(sign_key) if sign_key is not None else None
@@ -52,31 +54,32 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None
     if not no_lock:
         lres = lockmod.lock(lock_options(kw))
         for w in lres.warnings:
-            say(f"repro: warning: {w}")
+            say(f"repro: warning: {w}", "warning")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
+    workspace.ensure(opts.outputs)
     res = runner.run(opts, on_start=announce)
-    finished(res)
+    finished(res, quiet=kw["quiet"])
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
     signed = sign_bundle(packed.path, signer) if signer is not None else None
+    workspace.write_index(opts.outputs)
     if kw["as_json"]:
         emit_json(
             {
-                "bundle": str(packed.path),
+                "bundle": abspath(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
                 "exit_code": res.exit_code,
                 "run_id": res.run_id,
-                **({"statement": str(packed.statement)} if packed.statement else {}),
+                **({"statement": abspath(packed.statement)} if packed.statement else {}),
                 **(sign_summary(signed) if signed else {}),
             }
         )
     else:
-        click.echo(f"{packed.path}\n{packed.digest}")
-        key_hint = ""
+        click.echo(f"{shown(packed.path)}\n{packed.digest}")
         if signed:
-            say(f"repro: signed by {signed.keyid}: {signed.envelope}")
-            key_hint = f" --key {sign_key}.pub"
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}{key_hint}")
+            say(f"repro: signed by {signed.keyid}: {shown(signed.envelope)}", "note")
+        key_hint = f" --key {sign_key}.pub" if signed else ""
+        say(verify_line(packed.path, packed.digest) + key_hint, "note")
     sys.exit(res.exit_code)

@@ -51,10 +51,12 @@ def keygen(out: Path, fmt: str, no_passphrase: bool, as_json: bool) -> None:
     secret = None if no_passphrase else passphrase("Passphrase for the new key", confirm=True)
     pair = do_keygen(out, fmt="ssh" if fmt == "ssh" else "pem", passphrase=secret or None)
     if as_json:
+        from repro.cli.contract import abspath
+
         emit_json(
             {
-                "private": str(pair.private),
-                "public": str(pair.public),
+                "private": abspath(pair.private),
+                "public": abspath(pair.public),
                 "keyid": pair.keyid,
                 "encrypted": bool(secret),
             }

@@ -13,11 +13,12 @@ from repro.cli.options import opt_json
 
 def sign_summary(res: object) -> dict[str, object]:
     from repro.attest.sign import SignResult
+    from repro.cli.contract import abspath
 
     assert isinstance(res, SignResult)
     return {
-        "statement": str(res.statement),
-        "envelope": str(res.envelope),
+        "statement": abspath(res.statement),
+        "envelope": abspath(res.envelope),
         "keyid": res.keyid,
         "signatures": res.signatures,
     }
@@ -52,6 +53,8 @@ def sign(bundle: Path, key: Path, as_json: bool) -> None:
 
     res = sign_bundle(bundle, load_signer(key))
     if as_json:
-        emit_json({"bundle": str(res.bundle), **sign_summary(res)})
+        from repro.cli.contract import abspath
+
+        emit_json({"bundle": abspath(res.bundle), **sign_summary(res)})
     else:
         click.echo(f"{res.envelope}\nsigned by {res.keyid}")

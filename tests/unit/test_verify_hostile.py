@@ -221,7 +221,7 @@ def test_expect_digest_from_sidecar_passes(valid_bundle: Path) -> None:
 
 def test_expect_digest_from_report_passes(valid_bundle: Path) -> None:
     res = CliRunner().invoke(main, ["verify", str(valid_bundle), "--json"], catch_exceptions=False)
-    digest = json.loads(res.stdout)[0]["digest"]
+    digest = json.loads(res.stdout)["bundles"][0]["digest"]
     assert res.exit_code == 0 and digest == verify(valid_bundle).digest
     assert cli(valid_bundle, "--expect", digest)[0] == 0
     # Anything but the whole digest is a usage error, not a verdict (issue 15; more cases
