@@ -137,7 +137,7 @@ def test_a_missing_signature_fails_only_when_one_is_required(
     assert cli("verify", bundle).exit_code == 0
     res = cli("verify", bundle, "--key", f"{key}.pub", "--json")
     assert res.exit_code == 1
-    (report,) = json.loads(res.stdout)
+    (report,) = json.loads(res.stdout)["bundles"]
     assert report["intact"] is True and report["ok"] is False and report["signed_by"] == []
     assert report["attested"] is True  # the unsigned Statement beside it still agrees
     assert [p["message"] for p in report["problems"]] == [
@@ -238,7 +238,7 @@ def test_keygen_modes_and_a_loose_key_refused(tmp_path: Path, bundle: Path, cli:
 def test_expect_is_the_whole_digest_or_a_usage_error(
     valid_bundle: Path, cli: Cli, value: str
 ) -> None:
-    digest = json.loads(cli("verify", valid_bundle, "--json").stdout)[0]["digest"][7:]
+    digest = json.loads(cli("verify", valid_bundle, "--json").stdout)["bundles"][0]["digest"][7:]
     arg = value.format(hex=digest, hex12=digest[:12], hex63=digest[:63])
     res = cli("verify", valid_bundle, "--expect", arg)
     assert res.exit_code == 2
@@ -246,7 +246,7 @@ def test_expect_is_the_whole_digest_or_a_usage_error(
 
 
 def test_expect_takes_either_case(valid_bundle: Path, cli: Cli) -> None:
-    digest = json.loads(cli("verify", valid_bundle, "--json").stdout)[0]["digest"]
+    digest = json.loads(cli("verify", valid_bundle, "--json").stdout)["bundles"][0]["digest"]
     assert cli("verify", valid_bundle, "--expect", "sha256:" + digest[7:].upper()).exit_code == 0
     other = "sha256:" + ("0" * 64 if digest[7] != "0" else "1" * 64)
     assert cli("verify", valid_bundle, "--expect", other).exit_code == 1
