@@ -43,8 +43,8 @@ def keygen(out: Path, fmt: str, no_passphrase: bool, as_json: bool) -> None:
 
     \b
     Example:
-      repro keygen --out ~/.config/repro/alice.key
-      repro keygen --format ssh --out alice_repro   # usable with ssh-keygen -Y too
+      repro keygen --out alice.key --no-passphrase
+      repro keygen --format ssh --out alice_ssh.key --no-passphrase
     """
     from repro.attest.keys import keygen as do_keygen
 

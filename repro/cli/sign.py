@@ -28,14 +28,14 @@ def sign_summary(res: object) -> dict[str, object]:
 @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--key",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Private key: PEM (PKCS#8) or OpenSSH, readable only by you; asked for its "
     "passphrase if encrypted (or $REPRO_KEY_PASSPHRASE).",
 )
 @opt_json
 @handle_errors
-def sign(bundle: Path, key: Path, as_json: bool) -> None:
+def sign(bundle: Path, key: Path | None, as_json: bool) -> None:
     """Attest a bundle and sign the attestation with your key.
 
     Verifies the bundle, writes its in-toto Statement to BUNDLE.intoto.json and
@@ -45,11 +45,13 @@ def sign(bundle: Path, key: Path, as_json: bool) -> None:
 
     \b
     Example:
-      repro keygen --out alice.key
-      repro sign outputs/bundles/repro-<run_id>-<digest>.zip --key alice.key
-      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --key alice.key.pub
+      repro sign BUNDLE.zip --key alice.key
     """
     from repro.attest.sign import sign_bundle
+    from repro.errors import UsageError
+
+    if key is None:  # checked here, not by click, so a bad --config is reported first
+        raise UsageError("missing option '--key'", hint="repro sign BUNDLE --key PRIVATE_KEY")
 
     res = sign_bundle(bundle, load_signer(key))
     if as_json:

@@ -17,14 +17,15 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
 DIGEST_RE = re.compile(r"sha256:[0-9a-fA-F]{64}")
 
 
-def _digest(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def _digest(value: str | None) -> str | None:
     """Exactly `sha256:` and 64 hex digits: a prefix would let a bundle be swapped for another
     whose digest merely starts the same, so anything else is a usage error, not a verdict."""
     if value is None:
         return None
     if not DIGEST_RE.fullmatch(value):
-        raise click.BadParameter(
-            f"{value!r:.80} is not sha256:<64 hex digits> (pass the whole digest you were given)"
+        raise UsageError(
+            f"--expect {value!r:.80} is not sha256:<64 hex digits>",
+            hint="pass the whole digest you were given",
         )
     return value.lower()
 
@@ -35,7 +36,6 @@ def _digest(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     "--expect",
     default=None,
     metavar="DIGEST",
-    callback=_digest,
     help="The digest you were given (sha256:<64 hex>); the bundle must match it.",
 )
 @opts_verify_keys
@@ -74,6 +74,8 @@ def verify(
       repro verify BUNDLE.zip --key alice.key.pub
     """
     from repro.attest.check import check
+
+    expect = _digest(expect)
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
