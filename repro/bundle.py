@@ -45,6 +45,7 @@ class PackResult:
     size: int
     reused: bool  # an identical bundle was already there
     compression: str  # "stored", or the library and level of DEFLATE ("isal 1.9.1 level 1")
+    statement: Path | None = None  # <bundle>.intoto.json (repro/attest/)
 
 
 def _payload(run_dir: Path) -> list[str]:
@@ -304,7 +305,12 @@ def _finish(
     sidecar = target.with_name(layout.sidecar_name(target.name))
     with atomic_writer(sidecar) as sc:
         sc.write(sidecar_text(digest, zip_hex, target.name, compression_of(codec)).encode())
-    return PackResult(target, sidecar, digest, run_id, size, reused, compression_of(codec))
+    from repro.attest import statement
+
+    stmt_path, _ = statement.write(target)
+    return PackResult(
+        target, sidecar, digest, run_id, size, reused, compression_of(codec), stmt_path
+    )
 
 
 def sidecar_text(digest: str, zip_hex: str, name: str, compression: str) -> str:

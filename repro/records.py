@@ -16,6 +16,8 @@ from typing import Any
 from repro.errors import RecordInvalid
 
 SCHEMA_NAMES = ("env", "lock", "manifest", "run_metadata", "run_stamp")
+# Schemas of documents that travel beside a bundle, not inside it (docs/attestation.md).
+SIDE_SCHEMAS = ("statement",)
 SCHEMA_VERSION = 1
 
 
@@ -30,7 +32,7 @@ def schema_dir() -> Path:
 
 @functools.cache
 def load_schema(name: str, version: int = SCHEMA_VERSION) -> dict[str, Any]:
-    if name not in SCHEMA_NAMES or version != SCHEMA_VERSION:
+    if name not in (*SCHEMA_NAMES, *SIDE_SCHEMAS) or version != SCHEMA_VERSION:
         raise KeyError(f"{name} v{version}")
     schema: dict[str, Any] = json.loads((schema_dir() / f"{name}.schema.json").read_text())
     return schema

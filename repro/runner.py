@@ -137,6 +137,8 @@ def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
     # the plugin becomes importable, nothing of repro's environment leaks in.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # A signing key's passphrase is never handed to the code under test (docs/attestation.md).
+    env.pop("REPRO_KEY_PASSPHRASE", None)
     return env
 
 

@@ -337,10 +337,9 @@ def _check_digest(ctx: _Ctx, digest: str, expect: str | None) -> None:
             ctx.bad("digest", sidecar.name, "sidecar holds no repro content digest")
         elif found.group(1) != digest:
             ctx.bad("digest", sidecar.name, f"sidecar says {found.group(1)}, content is {digest}")
-    if expect is not None:
-        want = expect if expect.startswith("sha256:") else "sha256:" + expect
-        if not (digest == want or (len(want) >= 19 and digest.startswith(want))):
-            ctx.bad("digest", None, f"content digest {digest} is not the expected {expect}")
+    # The whole digest or nothing (the CLI refuses any other form of --expect as a usage error).
+    if expect is not None and digest != expect.lower():
+        ctx.bad("digest", None, f"content digest {digest} is not the expected {expect}")
 
 
 # --- steps 6 and 7, shared by bundles and run folders ----------------------------------------

@@ -13,6 +13,7 @@ from repro.cli import (  # noqa: F401  (registers the commands)
     bundle,
     clean,
     diff,
+    keygen,
     lock,
     log,
     pack,
@@ -20,6 +21,7 @@ from repro.cli import (  # noqa: F401  (registers the commands)
     run,
     salvage,
     show,
+    sign,
     verify,
 )
 from repro.cli.app import main

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
+from repro.cli.attestation import load_signer
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
 from repro.cli.render import announce, finished, mention_abandoned, publish_ci, shown, verify_line
+from repro.cli.sign import sign_summary
 
 
 @main.command(context_settings=CONTEXT)
@@ -18,8 +21,16 @@ from repro.cli.render import announce, finished, mention_abandoned, publish_ci, 
 @opts_lock
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @click.option("--no-lock", is_flag=True, help="Skip locking; bundle without a lock.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="KEY",
+    default=None,
+    help="Sign the bundle's attestation with this private key (as `repro sign`).",
+)
 @handle_errors
-def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
+def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
@@ -36,6 +47,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     """
     from repro import lock as lockmod
     from repro import preflight, runner, workspace
+    from repro.attest.sign import sign_bundle
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
@@ -43,6 +55,8 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
 
     outputs = kw["outputs"] or kw["project"] / "outputs"
     preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
+    # The key is read (and its passphrase asked) before the suite runs, not after.
+    signer = load_signer(sign_key) if sign_key is not None else None
     lock_path = None
     if not no_lock:
         try:
@@ -84,6 +98,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
         say(f"repro:   repro pack {res.run_dir} --out {opts.outputs / 'bundles'}")
         raise
     publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
+    signed = sign_bundle(packed.path, signer) if signer is not None else None
     workspace.write_index(opts.outputs)
     if kw["as_json"]:
         emit_json(
@@ -93,9 +108,14 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
                 "status": res.status,
                 "exit_code": res.exit_code,
                 "run_id": res.run_id,
+                **({"statement": abspath(packed.statement)} if packed.statement else {}),
+                **(sign_summary(signed) if signed else {}),
             }
         )
     else:
         click.echo(f"{shown(packed.path)}\n{packed.digest}")
-        say(verify_line(packed.path, packed.digest), "note")
+        if signed:
+            say(f"repro: signed by {signed.keyid}: {shown(signed.envelope)}", "note")
+        key_hint = f" --key {sign_key}.pub" if signed else ""
+        say(verify_line(packed.path, packed.digest) + key_hint, "note")
     sys.exit(res.exit_code)

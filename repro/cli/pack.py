@@ -70,6 +70,7 @@ def pack(
                 "size": res.size,
                 "reused": res.reused,
                 "compression": res.compression,
+                **({"statement": abspath(res.statement)} if res.statement else {}),
             }
         )
     else:

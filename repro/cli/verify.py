@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,24 @@ from typing import Any
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
+from repro.cli.attestation import facts_json, facts_lines, load_verifiers, opts_verify_keys
 from repro.cli.options import opt_json
 from repro.errors import EXIT_BAD, EXIT_OK, UsageError
+
+DIGEST_RE = re.compile(r"sha256:[0-9a-fA-F]{64}")
+
+
+def _digest(value: str | None) -> str | None:
+    """Exactly `sha256:` and 64 hex digits: a prefix would let a bundle be swapped for another
+    whose digest merely starts the same, so anything else is a usage error, not a verdict."""
+    if value is None:
+        return None
+    if not DIGEST_RE.fullmatch(value):
+        raise UsageError(
+            f"--expect {value!r:.80} is not sha256:<64 hex digits>",
+            hint="pass the whole digest you were given",
+        )
+    return value.lower()
 
 
 @main.command(context_settings=CONTEXT)
@@ -19,8 +36,9 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     "--expect",
     default=None,
     metavar="DIGEST",
-    help="The digest you were given (sha256:<hex>); the bundle must match it.",
+    help="The digest you were given (sha256:<64 hex>); the bundle must match it.",
 )
+@opts_verify_keys
 @click.option(
     "--strict",
     is_flag=True,
@@ -43,6 +61,8 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
 def verify(
     bundles: tuple[Path, ...],
     expect: str | None,
+    keys: tuple[Path, ...],
+    allowed_signers: Path | None,
     strict: bool,
     project: Path | None,
     require_passed: bool,
@@ -67,13 +87,21 @@ def verify(
     Exits 1 when a bundle is not intact; with --require-passed, also when a
     run's status is anything but passed.
 
+    With --key or --allowed-signers, also checks that <bundle>.intoto.jsonl is
+    signed by one of those keys (signed), and any Statement beside the bundle
+    says what its records say (attested): docs/attestation.md.
+
     \b
     Example:
       repro verify outputs/bundles/*.zip --require-passed
       repro verify BUNDLE.zip --expect sha256:<digest>
+      repro verify BUNDLE.zip --key alice.key.pub
     """
+    from repro.attest.check import check
     from repro.cli.progress import reporter
     from repro.verdict import verdict
+
+    expect = _digest(expect)
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
@@ -90,24 +118,23 @@ def verify(
             )
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
+    verifiers = load_verifiers(keys, allowed_signers)
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
+    attests = [check(r.path, intact=r.ok, verifiers=verifiers) for r in reports]
     verdicts = [verdict(r) for r in reports]
-    bad = not all(r.ok for r in reports)
+    bad = not all(r.ok and a.ok for r, a in zip(reports, attests, strict=True))
     if require_passed and not all(v.passed for v in verdicts):
         bad = True
     code = EXIT_BAD if bad else EXIT_OK
+    rows = list(zip(reports, verdicts, attests, strict=True))
     if as_json:
         emit_json(
-            {
-                "ok": code == EXIT_OK,
-                "exit_code": code,
-                "bundles": [_as_dict(r, v) for r, v in zip(reports, verdicts, strict=True)],
-            }
+            {"ok": code == EXIT_OK, "exit_code": code, "bundles": [_as_dict(*row) for row in rows]}
         )
     else:
-        for r, v in zip(reports, verdicts, strict=True):
-            _print_report(r, v)
+        for r, v, a in rows:
+            _print_report(r, v, a, show_facts=bool(verifiers))
     sys.exit(code)
 
 
@@ -121,27 +148,32 @@ def _newest_bundle(project: Path) -> Path:
     return found[-1]
 
 
-def _as_dict(r: Any, v: Any) -> dict[str, Any]:
+def _as_dict(r: Any, v: Any, a: Any) -> dict[str, Any]:
     from repro.cli.contract import abspath
 
     return {
         "bundle": abspath(r.path),
-        "ok": r.ok,
+        "ok": r.ok and a.ok,
         **v.to_json(),
+        **facts_json(a),
         "run_id": r.run_id,
-        "warnings": list(r.warnings),
+        "warnings": [*r.warnings, *a.warnings],
         "problems": [
-            {"kind": p.kind, "member": p.member, "message": p.message} for p in r.problems
+            {"kind": p.kind, "member": p.member, "message": p.message}
+            for p in (*r.problems, *a.problems)
         ],
     }
 
 
-def _print_report(r: Any, v: Any) -> None:
+def _print_report(r: Any, v: Any, a: Any, *, show_facts: bool) -> None:
     from repro.cli import colour
     from repro.verify import printable
 
-    colour.echo(f"{v.line()}  {printable(str(r.path))}", "passed" if v.intact else "bad")
-    for p in r.problems:
+    colour.echo(f"{v.line()}  {printable(str(r.path))}", "passed" if v.intact and a.ok else "bad")
+    for p in (*r.problems, *a.problems):
         click.echo(f"  - [{p.kind}] {p}")
-    for w in r.warnings:
+    if show_facts:
+        for line in facts_lines(r.ok, a):
+            click.echo(line)
+    for w in (*r.warnings, *a.warnings):
         colour.echo(f"  warning: {w}", "warning")

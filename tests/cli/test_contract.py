@@ -22,6 +22,7 @@ import click
 import jsonschema
 import pytest
 
+from repro.attest.keys import keygen
 from repro.cli import main
 from repro.cli.contract import schema_path
 from tests.conftest import PASSING, git_init, write_project
@@ -197,8 +198,15 @@ GOOD = {
     # replays for real (its --json checked against the schema there); here, a bundle
     # without a lock gives the "could not replay" object, exit 3.
     "replay": lambda r: ["replay", r["bundle"], "--repo", r["proj"]],
+    "keygen": lambda r: ["keygen", "--out", _unused(r, "keygen"), "--no-passphrase"],
+    "sign": lambda r: ["sign", r["bundle"], "--key", keygen(_unused(r, "sign")).private],
 }
 EXIT = {"replay": 3}
+
+
+def _unused(r, stem):
+    """A key file name not taken yet (keygen never replaces a file)."""
+    return r["proj"].parent / f"{stem}-{len(list(r['proj'].parent.glob(stem + '-*')))}.key"
 
 
 def test_every_command_has_a_good_input_case():

@@ -88,7 +88,7 @@ def test_existing_bundle_with_other_content_is_not_overwritten(run_dir, tmp_path
         pack(run_dir, out_dir=tmp_path / "out")
     assert first.path.read_bytes() == b"something else"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        [first.path.name, first.sidecar.name]
+        [first.path.name, first.sidecar.name, first.statement.name]  # no stray temp files
     )
 
 

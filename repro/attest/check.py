@@ -1,0 +1,122 @@
+"""The two facts `repro verify` adds to "intact": signed by whom, and attested.
+
+ 1. signed: with keys given (--key, --allowed-signers), `<bundle>.intoto.jsonl` must exist,
+    be a DSSE envelope, and carry a signature one of the keys made over its payload;
+ 2. attested: each Statement beside the bundle (the envelope's payload, the unsigned
+    `<bundle>.intoto.json`) must name this bundle as its subject and say what the bundle's
+    records say. Checked only on an intact bundle: the records of a damaged one say nothing.
+Problems are `repro.verify.Problem`s of kind `signature` or `attestation`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro.attest import dsse, envelope_path, statement, statement_path
+from repro.attest.keys import Verifier
+from repro.errors import ReproError
+from repro.verify import Problem
+
+
+@dataclass(frozen=True)
+class AttestReport:
+    signature_required: bool
+    signed_by: tuple[str, ...]  # who made a valid signature, among the keys given
+    attested: bool | None  # None: no Statement beside the bundle, or the bundle is not intact
+    problems: tuple[Problem, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _envelope(path: Path, problems: list[Problem]) -> dsse.Envelope | None:
+    if not path.is_file():
+        return None
+    try:
+        return dsse.parse(path.read_bytes()[: dsse.ENVELOPE_LIMIT])
+    except (OSError, dsse.EnvelopeError) as exc:
+        problems.append(Problem("signature", path.name, f"not a valid envelope: {exc}"))
+        return None
+
+
+def _signers(
+    env: dsse.Envelope | None, path: Path, verifiers: list[Verifier], problems: list[Problem]
+) -> tuple[str, ...]:
+    if env is None:
+        if not any(p.member == path.name for p in problems):
+            problems.append(
+                Problem(
+                    "signature",
+                    None,
+                    f"not signed: no {path.name} beside the bundle (a signature was required)",
+                )
+            )
+        return ()
+    found = dsse.signers_of(env, verifiers)
+    if not found:
+        keyids = ", ".join(s.keyid or "(none)" for s in env.signatures) or "no signatures"
+        problems.append(
+            Problem(
+                "signature",
+                path.name,
+                f"no signature by the given key(s) verifies (envelope altered, or signed by "
+                f"another key; its keyids: {keyids})",
+            )
+        )
+    return tuple(v.describe() for v in found)
+
+
+def _statements(
+    env: dsse.Envelope | None, bundle: Path, problems: list[Problem]
+) -> list[tuple[str, Any]]:
+    """(where, Statement) of each Statement beside the bundle."""
+    out: list[tuple[str, Any]] = []
+    if env is not None:
+        try:
+            out.append((envelope_path(bundle).name, dsse.payload_json(env)))
+        except dsse.EnvelopeError as exc:
+            problems.append(Problem("attestation", envelope_path(bundle).name, str(exc)))
+    plain = statement_path(bundle)
+    if plain.is_file():
+        try:
+            out.append((plain.name, json.loads(plain.read_bytes()[: dsse.ENVELOPE_LIMIT])))
+        except (OSError, ValueError, RecursionError) as exc:
+            problems.append(Problem("attestation", plain.name, f"not JSON: {exc}"))
+    return out
+
+
+def _unchecked(env_file: Path) -> tuple[str, ...]:
+    # An OK next to a signed envelope must not read as "the signature was checked".
+    return (
+        f"{env_file.name} is signed, but no key was given to check it: "
+        "pass --key or --allowed-signers",
+    )
+
+
+def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None) -> AttestReport:
+    """Check the attestations beside `bundle` (whose verify report said `intact`)."""
+    bundle = Path(bundle)
+    problems: list[Problem] = []
+    env_file = envelope_path(bundle)
+    env = _envelope(env_file, problems)
+    signed_by = _signers(env, env_file, verifiers, problems) if verifiers else ()
+    warnings = _unchecked(env_file) if env is not None and not verifiers else ()
+    found = _statements(env, bundle, problems)
+    attested: bool | None = None
+    if found and intact:
+        try:
+            expected = statement.build(statement.read_facts(bundle))
+        except ReproError as exc:  # records that verify but say too little to attest
+            problems.append(Problem("attestation", None, f"cannot rebuild the Statement: {exc}"))
+            return AttestReport(bool(verifiers), signed_by, False, tuple(problems), warnings)
+        for where, doc in found:
+            problems += [
+                Problem("attestation", where, why) for why in statement.disagreements(doc, expected)
+            ]
+        attested = not any(p.kind == "attestation" for p in problems)
+    return AttestReport(bool(verifiers), signed_by, attested, tuple(problems), warnings)
