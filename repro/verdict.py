@@ -44,9 +44,13 @@ class Verdict:
             text += ", " + counts_text(self.counts)
         return text if self.intact else f"{text} (unverified)"
 
+    def head(self) -> str:
+        """The integrity half: `OK (intact)`, `FAIL (not intact)`."""
+        return f"{self.word} ({self.integrity})"
+
     def line(self) -> str:
         """The one-line verdict: `OK (intact)  tests: failed, 2 passed, 1 failed  sha256:…`."""
-        parts = [f"{self.word} ({self.integrity})", f"tests: {self.tests_text()}"]
+        parts = [self.head(), f"tests: {self.tests_text()}"]
         if self.digest is not None:
             parts.append(self.digest)
         return "  ".join(parts)

@@ -169,7 +169,10 @@ def _print_report(r: Any, v: Any, a: Any, *, show_facts: bool) -> None:
     from repro.cli import colour
     from repro.verify import printable
 
-    colour.echo(f"{v.line()}  {printable(str(r.path))}", "passed" if v.intact and a.ok else "bad")
+    line = v.line()
+    if v.intact and not a.ok:  # the bytes are what was packed; who signed or what it says is not
+        line = "FAIL (intact; signature or attestation rejected)" + line[len(v.head()) :]
+    colour.echo(f"{line}  {printable(str(r.path))}", "passed" if v.intact and a.ok else "bad")
     for p in (*r.problems, *a.problems):
         click.echo(f"  - [{p.kind}] {p}")
     if show_facts:
