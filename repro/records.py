@@ -38,6 +38,23 @@ def load_schema(name: str, version: int = SCHEMA_VERSION) -> dict[str, Any]:
     return schema
 
 
+def canonical_digest(schema: Any) -> str:
+    """SHA-256 of a schema as JSON with sorted keys and no whitespace."""
+    import hashlib
+
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def published_digests(name: str) -> frozenset[str]:
+    """Canonical digests of every version of schema `name` repro published, current
+    included: a bundle made by an earlier repro ships one of those (schemas/history.json)."""
+    history = json.loads((schema_dir() / "history.json").read_text(encoding="utf-8"))
+    earlier = history["schemas"].get(name, [])
+    return frozenset([*earlier, canonical_digest(load_schema(name))])
+
+
 @functools.cache
 def _validator(name: str, version: int) -> Any:
     from jsonschema import Draft202012Validator
