@@ -9,7 +9,7 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import bundle, lock, pack, run, verify  # noqa: F401  (registers the commands)
+from repro.cli import bundle, lock, pack, report, run, verify  # noqa: F401  (registers the commands)
 from repro.cli.app import main
 
 __all__ = ["main"]

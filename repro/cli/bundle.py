@@ -17,13 +17,20 @@ from repro.cli.render import announce, finished
 @opts_lock
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @click.option("--no-lock", is_flag=True, help="Skip locking; bundle without a lock.")
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write the bundle's HTML report beside it (see `repro report`).",
+)
 @handle_errors
-def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
+def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
     complete, valid bundle. With --json, stdout carries only
-    {"bundle", "digest", "status", "exit_code"} and test output goes to stderr.
+    {"bundle", "digest", "status", "exit_code", "run_id", "report"} and test output goes
+    to stderr.
 
     \b
     Example:
@@ -45,9 +52,15 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
     res = runner.run(opts, on_start=announce)
     finished(res)
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    report = None
+    if with_report:
+        from repro.report import write_report
+
+        report = write_report(packed.path, packed.path.with_suffix(".html"), expect=packed.digest)
     if kw["as_json"]:
         emit_json(
             {
+                "report": str(report.path) if report else None,
                 "bundle": str(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
@@ -57,5 +70,7 @@ def bundle(store: bool, no_lock: bool, **kw: Any) -> None:
         )
     else:
         click.echo(f"{packed.path}\n{packed.digest}")
+        if report is not None:
+            say(f"repro: report: {report.path}")
         say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
     sys.exit(res.exit_code)
