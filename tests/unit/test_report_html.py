@@ -118,6 +118,6 @@ def test_failure_list_and_failure_text_are_bounded():
     huge = type(big)(big.nodeid, big.outcome, big.message, "x" * (html.FAILURE_TEXT_LIMIT * 3))
     inp = type(inp)(**{**inp.__dict__, "failures": (huge, *inp.failures)})
     text = html.render(inp)
-    assert text.count("<details id=\"fail-") == html.FAILURES_LIMIT
+    assert text.count('<details id="fail-') == html.FAILURES_LIMIT
     assert f"{len(inp.failures) - html.FAILURES_LIMIT:,} more failures" in text
     assert "x" * html.FAILURE_TEXT_LIMIT in text and "x" * (html.FAILURE_TEXT_LIMIT + 1) not in text

@@ -1,0 +1,85 @@
+"""Headless Chromium for the HTML report's tests: Debian's `chromium` package, driven by
+Playwright's Python API (never `playwright install`, which downloads a browser build).
+
+Without a browser the tests skip and say why; under CI=true a missing browser fails
+them, so CI cannot pass without having run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("REPRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _unavailable(why: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why}; CI must run the browser tests (.ci/run installs chromium)")
+    pytest.skip(f"{why} (apt-get install chromium to run the HTML report's browser tests)")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed")
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"no chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page, with everything that must not happen on a report recorded: dialogs
+    (an alert() that ran), script errors, console messages (CSP violations among them)
+    and any request that is not the report file itself."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.console: list[str] = []
+        self.requests: list[str] = []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("console", lambda m: self.console.append(m.text))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, path: Path) -> float:
+        """Load `path` and wait until the test table is drawn; seconds it took."""
+        import time
+
+        start = time.perf_counter()
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_selector("html[data-ready]", timeout=60_000)
+        return time.perf_counter() - start
+
+    def assert_quiet(self, path: Path) -> None:
+        assert self.dialogs == [] and self.errors == [] and self.console == []
+        assert self.requests == [path.resolve().as_uri()]
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield Watched(context.new_page())
+    finally:
+        context.close()

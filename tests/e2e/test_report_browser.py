@@ -1,0 +1,158 @@
+"""The HTML report in a real browser (headless Chromium via Playwright), from pages
+rendered from built inputs: filter, search, hostile content, 60,000 tests, axe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repro.report import html
+from tests.browser import Watched, browser, page  # noqa: F401  (fixtures)
+from tests.report_inputs import PAYLOADS, XSS, sample_input
+
+ROWS = "#tests tbody tr:not(.spacer)"
+
+
+def _write(tmp_path: Path, n: int = 300, **kw: Any) -> tuple[Path, Any]:
+    inp = sample_input(n, **kw)
+    path = tmp_path / "report.html"
+    path.write_text(html.render(inp), encoding="utf-8")
+    return path, inp
+
+
+def _shown(page: Watched) -> int:
+    text = page.page.inner_text("#shown")
+    return int(re.match(r"([\d,]+) of", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+
+
+def _wait_shown(page: Watched, n: int) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.page.locator("#shown")).to_have_text(re.compile(f"^{n:,} of "))
+
+
+def _visible_rows(page: Watched) -> list[list[str]]:
+    return page.page.eval_on_selector_all(
+        ROWS, "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
+    )
+
+
+def test_header_counts_and_table_render(tmp_path, page):
+    path, inp = _write(tmp_path)
+    page.open(path)
+    header = page.page.inner_text("header")
+    assert inp.digest in header and "intact" in header and "failed" in header
+    assert _shown(page) == len(inp.tests)
+    rows = _visible_rows(page)
+    # Only the rows in view are in the document, in run order, with their fields.
+    assert 10 < len(rows) < 100
+    first = inp.tests[0]
+    assert rows[0] == ["passed", first.nodeid, "0 \u00b5s", f"tests/test_mod0.py:{first.line}"]
+    assert page.page.locator("svg.chart").count() == 2
+    page.assert_quiet(path)
+
+
+def test_scrolling_draws_the_rows_in_view(tmp_path, page):
+    path, inp = _write(tmp_path, 5000)
+    page.open(path)
+    page.page.eval_on_selector("#tests-scroll", "el => { el.scrollTop = 28 * 3000; }")
+    from playwright.sync_api import expect
+
+    expect(page.page.locator(f"{ROWS} >> nth=0")).not_to_contain_text("test_case_0")
+    names = [r[1] for r in _visible_rows(page)]
+    assert inp.tests[3000].nodeid in names and len(names) < 100
+
+
+def test_filter_by_outcome_and_search_by_name(tmp_path, page):
+    path, inp = _write(tmp_path, 2000)
+    page.open(path)
+    page.page.uncheck("input[name=outcome][value=passed]")
+    want = [t for t in inp.tests if t.outcome != "passed"]
+    assert _shown(page) == len(want)
+    assert {r[0] for r in _visible_rows(page)} <= {"failed", "skipped", "xfailed", "error"}
+
+    page.page.fill("#search", "TEST_CASE_17")  # case-insensitive substring
+    want = [t for t in want if "test_case_17" in t.nodeid]
+    _wait_shown(page, len(want))
+    names = [r[1] for r in _visible_rows(page)]
+    assert 10 < len(names) < len(want) and names == [t.nodeid for t in want[: len(names)]]
+
+    page.page.check("input[name=outcome][value=passed]")
+    page.page.select_option("#sort", "slow")
+    matching = [t for t in inp.tests if "test_case_17" in t.nodeid]
+    _wait_shown(page, len(matching))
+    slowest = sorted(matching, key=lambda t: -(t.duration or 0))  # stable: ties in run order
+    names = [r[1] for r in _visible_rows(page)]
+    assert names == [t.nodeid for t in slowest[: len(names)]]
+
+
+def test_hostile_names_and_output_stay_inert_text(tmp_path, page):
+    path, inp = _write(tmp_path, 50)
+    page.page.add_init_script("window.__pwned = 0")
+    page.open(path)
+    # Open every failure and the lock, and show the hostile rows, so all of it renders.
+    page.page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
+    page.page.fill("#search", "test_x.py")
+    _wait_shown(page, len(PAYLOADS))
+    assert [r[1] for r in _visible_rows(page)] == [
+        f"tests/test_x.py::test_name[{p}]" for p in PAYLOADS
+    ]
+    # No element the payloads describe exists; their text is on the page as written.
+    assert page.page.locator("img, iframe, object, embed, svg[onload], [onerror]").count() == 0
+    assert page.page.locator("script").count() == 2
+    body = page.page.inner_text("body")
+    for p in PAYLOADS:
+        assert p in body
+    assert XSS in page.page.inner_text("#logs-h + h3 + pre")
+    page.assert_quiet(path)
+
+
+def test_failure_link_opens_its_text(tmp_path, page):
+    path, inp = _write(tmp_path, 50)
+    page.open(path)
+    page.page.click(f"{ROWS} a >> nth=0")
+    first = inp.failures[0]
+    details = page.page.locator("#fail-0")
+    assert details.get_attribute("open") is not None
+    assert first.text.splitlines()[2] in details.inner_text()
+
+
+def test_sixty_thousand_tests_stay_small_and_interactive(tmp_path, page, record_property):
+    path, inp = _write(tmp_path, 60_000)
+    size = path.stat().st_size
+    seconds = page.open(path)
+    page.page.fill("#search", "test_case_5999")
+    _wait_shown(page, 11)
+    record_property("report_bytes_60k", size)
+    record_property("report_load_seconds_60k", round(seconds, 3))
+    print(f"60,000-test report: {size / 1e6:.1f} MB, interactive after {seconds:.2f} s")
+    assert size < 20_000_000
+    assert len(_visible_rows(page)) == 11
+
+
+def test_page_passes_axe(tmp_path, page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    path, _ = _write(tmp_path, 200)
+    page.open(path)
+    page.page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
+    results = Axe().run(page.page)
+    assert results.response["passes"], "axe checked nothing"
+    assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.mark.parametrize("scripts", [False])
+def test_page_reads_without_scripts(tmp_path, browser, scripts):
+    path, inp = _write(tmp_path, 50)
+    context = browser.new_context(java_script_enabled=scripts)
+    try:
+        p = context.new_page()
+        p.goto(path.resolve().as_uri())
+        body = p.inner_text("body")
+        assert "The test table needs JavaScript" in body
+        assert inp.failures[0].nodeid in body and inp.digest in body
+    finally:
+        context.close()
