@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from repro import model
+
 READ_SIZE = 1 << 18
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 
@@ -257,3 +259,100 @@ class Follower:
                 feed = self.parser.feed
                 for line in data[: cut - 1].split(b"\n"):
                     feed(line)
+
+
+class _Details:
+    """What the counts leave out, per test: durations, location, and why it did not pass.
+
+    A listener on `EventParser`, so the outcome of each test is still decided in one place
+    and the details only ride along (the read side wants them; the run does not)."""
+
+    def __init__(self) -> None:
+        # id -> [duration, file, line, phase, message, text]
+        self.tests: dict[str, list[Any]] = {}
+        self.collect_text: dict[str, str] = {}
+
+    def _of(self, nodeid: str) -> list[Any]:
+        got = self.tests.get(nodeid)
+        if got is None:
+            got = self.tests[nodeid] = [0.0, None, None, None, "", ""]
+        return got
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        kind = ev["ev"]
+        if kind == "start":
+            d = self._of(ev["id"])
+            line, file = ev.get("line"), ev.get("file")
+            d[2] = line if type(line) is int else None
+            d[1] = file if isinstance(file, str) else None
+        elif kind == "passed":
+            dur = ev.get("dur")
+            d = self._of(ev["id"])
+            if isinstance(dur, list):
+                d[0] += sum(x for x in dur if type(x) in (int, float))
+        elif kind == "report":
+            d = self._of(ev["id"])
+            dur = ev.get("dur")
+            if type(dur) in (int, float):
+                d[0] += dur
+            outcome = ev["outcome"]
+            # The first phase that did not pass says why (a teardown error after a failed
+            # call does not hide the failure); a skip in teardown is not a reason.
+            if d[3] is None and (
+                outcome == "failed" or (outcome == "skipped" and ev["when"] != "teardown")
+            ):
+                d[3] = ev["when"]
+                d[4] = _text_field(ev, "msg")
+                d[5] = _text_field(ev, "text")
+        elif kind == "collect_error":
+            self.collect_text[ev["id"]] = _text_field(ev, "text")
+
+
+def _text_field(ev: dict[str, Any], key: str) -> str:
+    value = ev.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def load(lines: Iterable[bytes]) -> model.Results:
+    """The typed `repro.model.Results` of a results.jsonl stream: every test in the order it
+    started, with its outcome (None for the test in flight), duration, location and, for
+    one that did not pass, the message and full report."""
+    details = _Details()
+    parser = EventParser(details)
+    for raw in lines:
+        parser.feed(raw)
+    res = parser.results()
+    tests = []
+    for nodeid in res.order:
+        dur, file, line, phase, msg, text = details.tests.get(
+            nodeid, (0.0, None, None, None, "", "")
+        )
+        outcome = res.outcomes.get(nodeid)
+        tests.append(
+            model.TestResult(
+                id=nodeid,
+                outcome=None if outcome is None else model.Outcome(outcome),
+                duration=round(dur, 6),
+                file=file,
+                line=line,
+                phase=None if phase is None else model.Phase(phase),
+                message=msg,
+                text=text,
+            )
+        )
+    return model.Results(
+        tests=tuple(tests),
+        counts=model.Counts.from_json(res.counts),
+        in_flight=res.in_flight,
+        collect_errors=tuple(
+            model.CollectError(e["id"], e["message"], details.collect_text.get(e["id"], ""))
+            for e in res.collect_errors
+        ),
+        session_started=res.session_started,
+        session_finished=res.session_finished,
+        exitstatus=res.exitstatus,
+        collected=res.collected,
+        pytest_version=res.pytest_version,
+        plugins=res.plugins,
+        bad_lines=res.bad_lines,
+    )

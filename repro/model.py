@@ -1,0 +1,605 @@
+"""The typed model of a run's records: frozen dataclasses with closed types.
+
+Parsing from JSON happens here and only here (`*.from_json`), on documents that already
+passed their schema; everything that reads a record reads these objects, never a dict by
+string key. The schemas leave a few fields untyped (env.json's `os` and `locale`), and
+everything in a bundle is attacker-controlled, so such fields are coerced, never trusted
+to have a type.
+
+`to_jsonable` turns any of these objects back into plain JSON values (enums as their
+string values), for `--json` output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from repro.layout import Role
+
+
+class Status(str, Enum):
+    """How a run ended (run_stamp.json / run_metadata.json `status`)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    CRASHED = "crashed"
+    KILLED = "killed"
+    TIMED_OUT = "timed-out"
+    INTERRUPTED = "interrupted"
+    NO_TESTS = "no-tests"
+    ERROR = "error"
+
+
+class Outcome(str, Enum):
+    """One finished test's outcome (the keys of run_metadata.json `counts`)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+
+
+class Phase(str, Enum):
+    SETUP = "setup"
+    CALL = "call"
+    TEARDOWN = "teardown"
+
+
+class LockKind(str, Enum):
+    PIP_COMPILE = "pip-compile"
+    SNAPSHOT = "snapshot"
+
+
+class DriftKind(str, Enum):
+    MISSING = "missing"  # locked, not installed
+    VERSION = "version"  # installed at another version
+    EXTRA = "extra"  # installed, not locked
+
+
+# Outcomes that make a run's tests "bad" when present.
+BAD_OUTCOMES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.XPASSED})
+
+
+def _str(value: Any) -> str | None:
+    """A scalar from an untyped field as text; anything else (object, list) as None."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _strs(values: Any) -> tuple[str, ...]:
+    return tuple(v for v in values if isinstance(v, str)) if isinstance(values, list) else ()
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Counts:
+        return cls(**{o.value: int(doc.get(o.value, 0)) for o in Outcome})
+
+    @classmethod
+    def of(cls, outcomes: Iterator[Outcome] | list[Outcome] | tuple[Outcome, ...]) -> Counts:
+        tally = dict.fromkeys(Outcome, 0)
+        for o in outcomes:
+            tally[o] += 1
+        return cls(**{o.value: n for o, n in tally.items()})
+
+    def get(self, outcome: Outcome) -> int:
+        value: int = getattr(self, outcome.value)
+        return value
+
+    @property
+    def total(self) -> int:
+        return sum(self.get(o) for o in Outcome)
+
+    def items(self) -> tuple[tuple[Outcome, int], ...]:
+        """(outcome, count) in the canonical order, zeros included."""
+        return tuple((o, self.get(o)) for o in Outcome)
+
+    def as_dict(self) -> dict[str, int]:
+        return {o.value: n for o, n in self.items()}
+
+
+# --- env.json --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    implementation: str
+    version: str
+    executable: str
+    venv: bool
+
+
+@dataclass(frozen=True)
+class OSInfo:
+    system: str | None
+    release: str | None
+    machine: str | None
+    platform: str | None
+    libc: str | None  # "glibc 2.36"
+    cpu_count: int | None
+
+
+@dataclass(frozen=True)
+class LocaleInfo:
+    locale: str | None
+    encoding: str | None
+    tz: str | None
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    installer: str | None = None
+    editable: bool = False
+    direct_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name as packaging normalises it (PEP 503), for comparing environments."""
+        return normalize_name(self.name)
+
+
+def normalize_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class GitState:
+    commit: str | None
+    branch: str | None
+    dirty: bool
+    diff_sha256: str | None
+    remotes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Environment:
+    names: tuple[str, ...]  # every variable's name
+    values: Mapping[str, str]  # only the allow-listed ones
+    withheld: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Env:
+    python: PythonInfo
+    os: OSInfo
+    locale: LocaleInfo
+    packages: tuple[Package, ...]
+    git: GitState | None
+    environment: Environment
+    repro_python: str | None = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Env:
+        py, os_, loc, env = doc["python"], doc["os"], doc["locale"], doc["environment"]
+        libc = os_.get("libc")
+        if isinstance(libc, dict):
+            libc = " ".join(s for s in (_str(libc.get("name")), _str(libc.get("version"))) if s)
+        git = doc["git"]
+        return cls(
+            python=PythonInfo(
+                implementation=py["implementation"],
+                version=py["version"],
+                executable=py["executable"],
+                venv=py["venv"],
+            ),
+            os=OSInfo(
+                system=_str(os_.get("system")),
+                release=_str(os_.get("release")),
+                machine=_str(os_.get("machine")),
+                platform=_str(os_.get("platform")),
+                libc=_str(libc) or None,
+                cpu_count=_int(os_.get("cpu_count")),
+            ),
+            locale=LocaleInfo(
+                locale=_str(loc.get("locale")),
+                encoding=_str(loc.get("encoding")),
+                tz=_str(loc.get("tz")),
+            ),
+            packages=tuple(_package(p) for p in doc["packages"]),
+            git=None
+            if git is None
+            else GitState(
+                commit=git["commit"],
+                branch=git["branch"],
+                dirty=git["dirty"],
+                diff_sha256=git["diff_sha256"],
+                remotes=tuple(git["remotes"]),
+            ),
+            environment=Environment(
+                names=tuple(env["names"]),
+                values=dict(env["values"]),
+                withheld=tuple(env["withheld"]),
+            ),
+            repro_python=doc.get("repro_python"),
+        )
+
+
+def _package(p: Mapping[str, Any]) -> Package:
+    direct = p.get("direct_url")
+    url = _str(direct.get("url")) if isinstance(direct, dict) else None
+    editable = p.get("editable") is True
+    return Package(p["name"], p["version"], p.get("installer"), editable, url)
+
+
+# --- lock.json -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unhashable:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    kind: LockKind
+    reason: str | None
+    inputs: tuple[str, ...]
+    fingerprint: str
+    created: str
+    tools: Mapping[str, str | None]
+    packages: int
+    unhashable: tuple[Unhashable, ...]
+    command: tuple[str, ...] = ()
+    hashed: bool | None = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> LockRecord:
+        return cls(
+            kind=LockKind(doc["kind"]),
+            reason=doc["reason"],
+            inputs=tuple(doc["inputs"]),
+            fingerprint=doc["fingerprint"],
+            created=doc["created"],
+            tools=dict(doc["tools"]),
+            packages=doc["packages"],
+            unhashable=tuple(Unhashable(u["name"], u["version"]) for u in doc["unhashable"]),
+            command=tuple(doc.get("command", ())),
+            hashed=doc.get("hashed"),
+        )
+
+
+# --- run_metadata.json -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRef:
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class KillStep:
+    signal: str
+    at: float  # seconds after the start
+    reason: str
+
+
+@dataclass(frozen=True)
+class Timeout:
+    seconds: float | None
+    grace: float
+    term_grace: float
+
+
+@dataclass(frozen=True)
+class CollectError:
+    id: str
+    message: str
+    text: str = ""  # the full report, from results.jsonl (run_metadata.json keeps the message)
+
+
+@dataclass(frozen=True)
+class Drift:
+    name: str
+    kind: DriftKind
+    locked: str | None = None
+    installed: str | None = None
+
+
+@dataclass(frozen=True)
+class Redaction:
+    pattern: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    run_id: str
+    argv: tuple[str, ...]
+    repro_argv: tuple[str, ...]
+    cwd: str
+    python: str
+    pytest_version: str | None
+    pytest_plugins: tuple[str, ...]
+    seeds: Mapping[str, str | None]
+    started: str
+    ended: str
+    duration_seconds: float
+    exit_code: int | None
+    signal: str | None
+    status: Status
+    status_reason: str
+    counts: Counts
+    tests_total: int
+    collected: int | None
+    order: tuple[str, ...]
+    in_flight: str | None
+    collect_errors: tuple[CollectError, ...]
+    timeout: Timeout
+    kill_sequence: tuple[KillStep, ...]
+    group_cleanup: tuple[KillStep, ...]
+    output_abandoned: bool
+    files: Mapping[str, FileRef]  # run-folder path -> size and sha256
+    drift: tuple[Drift, ...] | None  # None: no lock to compare with
+    redactions: tuple[Redaction, ...]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RunMetadata:
+        t = doc["timeout"]
+        drift = doc["drift"]
+        return cls(
+            run_id=doc["run_id"],
+            argv=tuple(doc["argv"]),
+            repro_argv=tuple(doc.get("repro_argv", ())),
+            cwd=doc["cwd"],
+            python=doc["python"],
+            pytest_version=doc["pytest"]["version"],
+            pytest_plugins=tuple(doc["pytest"]["plugins"]),
+            seeds=dict(doc["seeds"]),
+            started=doc["started"],
+            ended=doc["ended"],
+            duration_seconds=float(doc["duration_seconds"]),
+            exit_code=doc["exit_code"],
+            signal=doc["signal"],
+            status=Status(doc["status"]),
+            status_reason=doc["status_reason"],
+            counts=Counts.from_json(doc["counts"]),
+            tests_total=doc["tests_total"],
+            collected=doc["collected"],
+            order=tuple(doc["order"]),
+            in_flight=doc["in_flight"],
+            collect_errors=tuple(
+                CollectError(_str(e["id"]) or "", _str(e["message"]) or "")
+                for e in doc["collect_errors"]
+            ),
+            timeout=Timeout(t["seconds"], t["grace"], t["term_grace"]),
+            kill_sequence=tuple(KillStep(**s) for s in doc["kill_sequence"]),
+            group_cleanup=tuple(KillStep(**s) for s in doc["group_cleanup"]),
+            output_abandoned=doc.get("output_abandoned", False),
+            files={rel: FileRef(f["size"], f["sha256"]) for rel, f in doc["files"].items()},
+            drift=None
+            if drift is None
+            else tuple(
+                Drift(d["name"], DriftKind(d["kind"]), d.get("locked"), d.get("installed"))
+                for d in drift
+            ),
+            redactions=tuple(
+                Redaction(_str(r["pattern"]) or "", _int(r["count"]) or 0)
+                for r in doc["redactions"]
+            ),
+        )
+
+
+# --- run_stamp.json --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StampGit:
+    commit: str | None
+    dirty: bool
+
+
+@dataclass(frozen=True)
+class StampLock:
+    path: str  # run-folder path of the lock file
+    sha256: str
+    kind: LockKind
+
+
+@dataclass(frozen=True)
+class RunStamp:
+    run_id: str
+    repro_version: str
+    created: str  # UTC start of the run: also the zip entries' timestamp
+    git: StampGit | None
+    command: tuple[str, ...]
+    status: Status
+    exit_code: int | None
+    lock: StampLock | None
+    records: Mapping[str, str]  # run-folder path of each record -> its sha256
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RunStamp:
+        git, lock = doc["git"], doc["lock"]
+        return cls(
+            run_id=doc["run_id"],
+            repro_version=doc["repro_version"],
+            created=doc["created"],
+            git=None if git is None else StampGit(git["commit"], git["dirty"]),
+            command=tuple(doc["command"]),
+            status=Status(doc["status"]),
+            exit_code=doc["exit_code"],
+            lock=None
+            if lock is None
+            else StampLock(lock["path"], lock["sha256"], LockKind(lock["kind"])),
+            records=dict(doc["records"]),
+        )
+
+
+# --- repro-bundle.json -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: str  # bag path: data/...
+    size: int
+    sha256: str
+    role: Role
+    schema: str | None = None  # "run_stamp@1" for records
+
+
+@dataclass(frozen=True)
+class BundleManifest:
+    format: str
+    run_id: str
+    created: str
+    repro_version: str
+    files: tuple[ManifestFile, ...]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> BundleManifest:
+        return cls(
+            format=doc["format"],
+            run_id=doc["run_id"],
+            created=doc["created"],
+            repro_version=doc["repro_version"],
+            files=tuple(
+                ManifestFile(f["path"], f["size"], f["sha256"], Role(f["role"]), f.get("schema"))
+                for f in doc["files"]
+            ),
+        )
+
+
+# --- results/results.jsonl -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test as results.jsonl tells it. `outcome` is None for the test in flight."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    id: str
+    outcome: Outcome | None
+    duration: float  # seconds, setup + call + teardown as far as they ran
+    file: str | None = None
+    line: int | None = None
+    phase: Phase | None = None  # the phase that failed, errored or skipped
+    message: str = ""  # one line: why it failed or was skipped
+    text: str = ""  # the full failure report (traceback)
+
+    @property
+    def location(self) -> str:
+        """`path:line` where the test is defined, as far as known."""
+        path = self.file or self.id.split("::", 1)[0]
+        return f"{path}:{self.line}" if self.line is not None else path
+
+
+@dataclass(frozen=True)
+class Results:
+    tests: tuple[TestResult, ...]  # in the order they started; the one in flight included
+    counts: Counts
+    in_flight: str | None
+    collect_errors: tuple[CollectError, ...]
+    session_started: bool
+    session_finished: bool
+    exitstatus: int | None
+    collected: int | None
+    pytest_version: str | None
+    plugins: tuple[str, ...]
+    bad_lines: int = 0
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._index:
+            self._index.update((t.id, i) for i, t in enumerate(self.tests))
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.tests)
+
+    def get(self, test_id: str) -> TestResult | None:
+        i = self._index.get(test_id)
+        return None if i is None else self.tests[i]
+
+    def with_outcome(self, *outcomes: Outcome) -> tuple[TestResult, ...]:
+        return tuple(t for t in self.tests if t.outcome in outcomes)
+
+    def slowest(self, n: int) -> tuple[TestResult, ...]:
+        import heapq
+
+        return tuple(heapq.nlargest(n, self.tests, key=lambda t: t.duration))
+
+
+# --- JSON out ----------------------------------------------------------------------------------
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON values for any model object (enums as their values, tuples as lists)."""
+    if isinstance(obj, Enum):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: to_jsonable(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.name.startswith("_")
+        }
+    if isinstance(obj, Mapping):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+__all__ = [
+    "BAD_OUTCOMES",
+    "BundleManifest",
+    "CollectError",
+    "Counts",
+    "Drift",
+    "DriftKind",
+    "Env",
+    "Environment",
+    "FileRef",
+    "GitState",
+    "KillStep",
+    "LocaleInfo",
+    "LockKind",
+    "LockRecord",
+    "ManifestFile",
+    "OSInfo",
+    "Outcome",
+    "Package",
+    "Phase",
+    "PythonInfo",
+    "Redaction",
+    "Results",
+    "Role",
+    "RunMetadata",
+    "RunStamp",
+    "StampGit",
+    "StampLock",
+    "Status",
+    "TestResult",
+    "Timeout",
+    "Unhashable",
+    "normalize_name",
+    "to_jsonable",
+]
