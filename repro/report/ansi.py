@@ -41,6 +41,7 @@ class _Style:
 
 
 _PLAIN = _Style()
+_FLAGS = {1: "bold", 2: "dim", 3: "italic", 4: "underline"}
 
 
 def _cube(r: int, g: int, b: int) -> int:
@@ -72,9 +73,8 @@ def _apply(style: _Style, codes: str) -> _Style:
         i += 1
         if p == 0:
             style = _PLAIN
-        elif p in (1, 2, 3, 4):
-            attr = {1: "bold", 2: "dim", 3: "italic", 4: "underline"}[p]
-            style = replace(style, **{attr: True})
+        elif p in _FLAGS:
+            style = replace(style, **{_FLAGS[p]: True})
         elif p == 22:
             style = replace(style, bold=False, dim=False)
         elif p == 23:
@@ -91,7 +91,7 @@ def _apply(style: _Style, codes: str) -> _Style:
             style = replace(style, bg=None)
         elif p in (38, 48):
             colour, i = _extended(params, i)
-            style = replace(style, **{"fg" if p == 38 else "bg": colour})
+            style = replace(style, fg=colour) if p == 38 else replace(style, bg=colour)
     return style
 
 

@@ -47,7 +47,7 @@ def report_input(b: Bundle, *, log_limit: int = LOG_LIMIT) -> ReportInput:
         lock_kind=b.stamp.lock.kind.value if b.stamp and b.stamp.lock else None,
         lock=_excerpt(b, b.stamp.lock.path, log_limit) if b.stamp and b.stamp.lock else None,
         drift=tuple(_drift(d) for d in (md.drift or ())) if md else (),
-        logs=tuple(_excerpt(b, rel, log_limit) for rel in _logs(b)),
+        logs=tuple(x for rel in _logs(b) if (x := _excerpt(b, rel, log_limit))),
     )
 
 

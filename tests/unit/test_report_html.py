@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 from repro.report import html
 from repro.report.data import Excerpt
-from tests.report_inputs import PAYLOADS, XSS, sample_input
+from tests.report.inputs import PAYLOADS, XSS, sample_input
 
 
 class Page(HTMLParser):

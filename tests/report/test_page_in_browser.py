@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from repro.report import html
-from tests.browser import Watched, browser, page  # noqa: F401  (fixtures)
-from tests.report_inputs import PAYLOADS, XSS, sample_input
+from tests.report.browser import Watched
+from tests.report.inputs import PAYLOADS, XSS, sample_input
 
 ROWS = "#tests tbody tr:not(.spacer)"
 
@@ -90,7 +90,7 @@ def test_filter_by_outcome_and_search_by_name(tmp_path, page):
 
 
 def test_hostile_names_and_output_stay_inert_text(tmp_path, page):
-    path, inp = _write(tmp_path, 50)
+    path, _inp = _write(tmp_path, 50)
     page.page.add_init_script("window.__pwned = 0")
     page.open(path)
     # Open every failure and the lock, and show the hostile rows, so all of it renders.
@@ -121,7 +121,7 @@ def test_failure_link_opens_its_text(tmp_path, page):
 
 
 def test_sixty_thousand_tests_stay_small_and_interactive(tmp_path, page, record_property):
-    path, inp = _write(tmp_path, 60_000)
+    path, _inp = _write(tmp_path, 60_000)
     size = path.stat().st_size
     seconds = page.open(path)
     page.page.fill("#search", "test_case_5999")

@@ -1,5 +1,5 @@
-"""Headless Chromium for the HTML report's tests: Debian's `chromium` package, driven by
-Playwright's Python API (never `playwright install`, which downloads a browser build).
+"""Fixtures for the HTML report's tests: headless Chromium (Debian's `chromium` package),
+driven by Playwright's Python API (never `playwright install`, which downloads a browser build).
 
 Without a browser the tests skip and say why; under CI=true a missing browser fails
 them, so CI cannot pass without having run them.
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.report.browser import Watched
 
 CHROMIUM = os.environ.get("REPRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -44,36 +46,6 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-class Watched:
-    """A page, with everything that must not happen on a report recorded: dialogs
-    (an alert() that ran), script errors, console messages (CSP violations among them)
-    and any request that is not the report file itself."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.requests: list[str] = []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("console", lambda m: self.console.append(m.text))
-        page.on("request", lambda r: self.requests.append(r.url))
-
-    def open(self, path: Path) -> float:
-        """Load `path` and wait until the test table is drawn; seconds it took."""
-        import time
-
-        start = time.perf_counter()
-        self.page.goto(path.resolve().as_uri())
-        self.page.wait_for_selector("html[data-ready]", timeout=60_000)
-        return time.perf_counter() - start
-
-    def assert_quiet(self, path: Path) -> None:
-        assert self.dialogs == [] and self.errors == [] and self.console == []
-        assert self.requests == [path.resolve().as_uri()]
 
 
 @pytest.fixture
