@@ -71,6 +71,11 @@ def test_bundle_report_lists_every_test_as_text(hostile, page):
         "#tests tbody tr:not(.spacer)", "rows => rows.map(r => r.cells[1].textContent)"
     )
     assert names == [i for i in ids if "test_named" in i]
+    # file:line names the line of the `def`, counted from 1 as editors do.
+    source = (Path(hostile["project"]) / "tests/test_hostile.py").read_text().splitlines()
+    line = 1 + next(n for n, text in enumerate(source) if text.startswith("def test_named"))
+    where = page.page.inner_text("#tests tbody tr:not(.spacer) >> nth=0 >> td >> nth=3")
+    assert where == f"tests/test_hostile.py:{line}"
     assert page.page.locator("img, iframe, svg[onload], [onerror]").count() == 0
     page.page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
     failures = page.page.inner_text("#failures-h ~ *")
