@@ -23,22 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from repro import __version__, records
+from repro import __version__, layout, records
 from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import CHUNK, atomic_writer, dump_json, sha256_file
+from repro.layout import RECORD_SCHEMAS, role_of
+from repro.model import RunStamp
 
 FORMAT = "repro-bundle/1"
-TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "repro-bundle.json")
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 STORE_BELOW = 256  # bytes: deflate only pays off above this
 DEFLATE_LEVEL = 6
 ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip can hold
-RECORD_SCHEMAS = {
-    "run_stamp.json": "run_stamp",
-    "run_metadata.json": "run_metadata",
-    "env.json": "env",
-    "lock.json": "lock",
-}
 
 
 @dataclass(frozen=True)
@@ -49,20 +44,6 @@ class PackResult:
     run_id: str
     size: int
     reused: bool  # an identical bundle was already there
-
-
-def role_of(rel: str) -> str:
-    if rel in RECORD_SCHEMAS:
-        return "record"
-    if rel.startswith("logs/"):
-        return "log"
-    if rel.startswith("results/"):
-        return "results"
-    if rel.startswith("schemas/"):
-        return "schema"
-    if rel in ("requirements.lock", "pylock.toml"):
-        return "lock"
-    return "other"
 
 
 def _payload(run_dir: Path) -> list[str]:
@@ -93,8 +74,8 @@ def _timestamp(stamp_created: str) -> float:
     return max(ZIP_EPOCH, int(created.timestamp()))
 
 
-def _read_stamp(run_dir: Path) -> dict[str, object]:
-    stamp_path = run_dir / "run_stamp.json"
+def _read_stamp(run_dir: Path) -> RunStamp:
+    stamp_path = run_dir / layout.RUN_STAMP
     if not stamp_path.is_file():
         raise UsageError(
             f"{run_dir} is not a finished run folder (no run_stamp.json)",
@@ -109,14 +90,14 @@ def _read_stamp(run_dir: Path) -> dict[str, object]:
             errors = records.schema_errors(json.loads((run_dir / rel).read_bytes()), schema)
             if errors:
                 raise UsageError(f"{run_dir / rel} does not match its schema: {errors[0]}")
-    return stamp  # type: ignore[no-any-return]
+    return RunStamp.from_json(stamp)
 
 
 def tag_files(
     run_id: str, created: str, entries: list[tuple[str, int, str]], when: float
 ) -> dict[str, bytes]:
     """The bag's tag files for payload `entries` of (relative path, size, sha256)."""
-    manifest = "".join(f"{digest}  data/{rel}\n" for rel, _, digest in entries).encode()
+    manifest = "".join(f"{digest}  {layout.payload(rel)}\n" for rel, _, digest in entries).encode()
     octets = sum(size for _, size, _ in entries)
     bag_info = (
         f"Bag-Software-Agent: repro {__version__}\n"
@@ -127,10 +108,10 @@ def tag_files(
     files = []
     for rel, size, digest in entries:
         item: dict[str, object] = {
-            "path": f"data/{rel}",
+            "path": layout.payload(rel),
             "size": size,
             "sha256": digest,
-            "role": role_of(rel),
+            "role": role_of(rel).value,
         }
         if rel in RECORD_SCHEMAS:
             item["schema"] = f"{RECORD_SCHEMAS[rel]}@1"
@@ -150,12 +131,12 @@ def tag_files(
         )
     )
     tags = {
-        "bagit.txt": BAGIT_TXT,
-        "bag-info.txt": bag_info,
-        "manifest-sha256.txt": manifest,
-        "repro-bundle.json": bundle_json,
+        layout.BAGIT_TXT: BAGIT_TXT,
+        layout.BAG_INFO: bag_info,
+        layout.MANIFEST: manifest,
+        layout.BUNDLE_MANIFEST: bundle_json,
     }
-    tags["tagmanifest-sha256.txt"] = "".join(
+    tags[layout.TAGMANIFEST] = "".join(
         f"{hashlib.sha256(tags[name]).hexdigest()}  {name}\n" for name in sorted(tags)
     ).encode()
     return tags
@@ -170,20 +151,22 @@ def pack(run_dir: Path, *, out_dir: Path, store: bool = False) -> PackResult:
     if not run_dir.is_dir():
         raise UsageError(f"run folder not found: {run_dir}")
     stamp = _read_stamp(run_dir)
-    run_id, created = str(stamp["run_id"]), str(stamp["created"])
+    run_id, created = stamp.run_id, stamp.created
     when = _timestamp(created)
     rels = _payload(run_dir)
     entries = [(rel, size, digest) for rel in rels for digest, size in [sha256_file(run_dir / rel)]]
     tags = tag_files(run_id, created, entries, when)
-    digest = content_digest(tags["tagmanifest-sha256.txt"])
-    top = f"repro-{run_id}"
-    name = f"{top}-{digest[7:19]}.zip"
+    digest = content_digest(tags[layout.TAGMANIFEST])
+    top = layout.top_folder(run_id)
+    name = layout.bundle_name(run_id, digest)
     target = Path(out_dir) / name
 
     members: list[tuple[str, bytes | Path, int]] = [
-        (f"{top}/{t}", data, len(data)) for t, data in tags.items()
+        (layout.member(top, t), data, len(data)) for t, data in tags.items()
     ]
-    members += [(f"{top}/data/{rel}", run_dir / rel, size) for rel, size, _ in entries]
+    members += [
+        (layout.member(top, layout.payload(rel)), run_dir / rel, size) for rel, size, _ in entries
+    ]
     members.sort(key=lambda m: m[0].encode())
 
     with atomic_writer(Path(out_dir) / f".{name}.new") as fh:
@@ -202,7 +185,7 @@ def pack(run_dir: Path, *, out_dir: Path, store: bool = False) -> PackResult:
     else:
         os.replace(staged, target)
     zip_hex, size = sha256_file(target)
-    sidecar = target.with_name(target.name + ".sha256")
+    sidecar = target.with_name(layout.sidecar_name(target.name))
     with atomic_writer(sidecar) as sc:
         sc.write(sidecar_text(digest, zip_hex, target.name).encode())
     return PackResult(target, sidecar, digest, run_id, size, reused)

@@ -499,8 +499,8 @@ class TestResult:
     id: str
     outcome: Outcome | None
     duration: float  # seconds, setup + call + teardown as far as they ran
-    file: str | None = None
-    line: int | None = None
+    file: str | None = None  # where the test is defined, when the id does not say it
+    line: int | None = None  # 1-based line of the test's definition
     phase: Phase | None = None  # the phase that failed, errored or skipped
     message: str = ""  # one line: why it failed or was skipped
     text: str = ""  # the full failure report (traceback)

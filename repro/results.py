@@ -283,7 +283,8 @@ class _Details:
         if kind == "start":
             d = self._of(ev["id"])
             line, file = ev.get("line"), ev.get("file")
-            d[2] = line if type(line) is int else None
+            # pytest's line numbers count from 0; people (and editors) count from 1.
+            d[2] = line + 1 if type(line) is int else None
             d[1] = file if isinstance(file, str) else None
         elif kind == "passed":
             dur = ev.get("dur")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, junit, records, results
+from repro import __version__, capture, envinfo, junit, layout, records, results
 from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -26,8 +26,8 @@ from repro.redact import DEFAULT_ENV_ALLOW
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
-LOG_FILES = ("logs/stdout.log", "logs/stderr.log", "logs/pytest_output.txt")
-RESULT_FILES = ("results/results.jsonl", "results/junit.xml")
+LOG_FILES = layout.LOG_FILES
+RESULT_FILES = layout.RESULT_FILES
 
 
 @dataclass(frozen=True)

@@ -8,31 +8,47 @@ The steps, in order (container problems can stop the deeper ones):
     streamed once through inflate + CRC + sha256;
  5. digest: sha256 of the tag manifest, against the file name, the sidecar and --expect;
  6. schemas: each record against the verifier's own copy of its schema;
- 7. cross-checks: ids, status vs exit code, counts vs results.jsonl and JUnit, hashes.
-Every problem is collected into one report.
+ 7. cross-checks (crosscheck.py): ids, status vs exit code, counts vs results.jsonl and
+    JUnit, hashes quoted in records vs the manifest.
+Every problem is collected into one report. Records are read into the typed model
+(model.py) once they pass their schema; the cross-checks and every reader of a bundle
+(reader.py) use that model. A run folder is checked the same way from step 6 on, with the
+files' own hashes standing in for the manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
-from repro import records, results, zipsafe
-from repro.bundle import RECORD_SCHEMAS, TAG_FILES, content_digest, role_of
-from repro.junit import junit_counts
+from repro import crosscheck, layout, records, results, zipsafe
+from repro.bundle import content_digest
+from repro.fsutil import sha256_file
+from repro.junit import JUnitCounts, junit_counts
+from repro.layout import TAG_FILES
+from repro.model import (
+    BundleManifest,
+    Counts,
+    Env,
+    LockRecord,
+    Results,
+    RunMetadata,
+    RunStamp,
+    Status,
+)
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
 TAG_LIMIT = 32 << 20
-NAME_RE = re.compile(r"^repro-(?P<run_id>.+)-(?P<short>[0-9a-f]{12})\.zip$")
+NAME_RE = layout.BUNDLE_NAME_RE
 SIDECAR_RE = re.compile(r"^# repro content digest: (sha256:[0-9a-f]{64})$", re.M)
 MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) {1,2}(\S.*)$")
-EXIT_CONSISTENT = {"passed": {0}, "failed": {1}, "no-tests": {5}}
 
 
 @dataclass(frozen=True)
@@ -63,11 +79,29 @@ class VerifyReport:
     problems: tuple[Problem, ...]
     warnings: tuple[str, ...] = ()
     run_id: str | None = None
-    status: str | None = None
+    status: Status | None = None  # how the run ended, as its records say
+    counts: Counts | None = None
+    kind: Literal["bundle", "run-folder"] = "bundle"
 
     @property
     def ok(self) -> bool:
+        """Intact: every check passed. Says nothing about the tests; see `status`."""
         return not self.problems
+
+
+@dataclass(frozen=True)
+class Contents:
+    """The records of a verified bundle or run folder, as the model reads them: each is
+    None when it is missing or failed fixity or its schema (the report says which)."""
+
+    stamp: RunStamp | None = None
+    metadata: RunMetadata | None = None
+    env: Env | None = None
+    lock: LockRecord | None = None
+    manifest: BundleManifest | None = None
+    results: Results | None = None
+    lock_text: str | None = None
+    sizes: Mapping[str, int] = field(default_factory=dict)  # run-folder path -> size
 
 
 @dataclass
@@ -79,34 +113,59 @@ class _Ctx:
     def bad(self, kind: str, member: str | None, message: str) -> None:
         self.problems.append(Problem(kind, member, message))
 
+    def report(self, digest: str | None = None, c: Contents | None = None) -> VerifyReport:
+        c = c or Contents()
+        return VerifyReport(
+            self.path,
+            digest,
+            tuple(self.problems),
+            tuple(self.warnings),
+            c.stamp.run_id if c.stamp else None,
+            c.metadata.status if c.metadata else c.stamp.status if c.stamp else None,
+            c.metadata.counts if c.metadata else None,
+            "run-folder" if self.path.is_dir() else "bundle",
+        )
+
 
 def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> VerifyReport:
+    """Check a bundle (or a run folder) and report every problem found."""
+    return inspect(path, expect=expect, strict=strict)[0]
+
+
+def inspect(
+    path: Path, *, expect: str | None = None, strict: bool = False
+) -> tuple[VerifyReport, Contents]:
+    """`verify`, and the records it read on the way (for reader.open_bundle)."""
     ctx = _Ctx(Path(path))
+    if ctx.path.is_dir():
+        return _verify_folder(ctx, expect, strict)
     try:
         fh = open(path, "rb")  # noqa: SIM115
     except OSError as exc:
         ctx.bad("container", None, f"cannot open: {exc.strerror or exc}")
-        return VerifyReport(Path(path), None, tuple(ctx.problems))
+        return ctx.report(), Contents()
     with fh:
         return _verify(fh, ctx, expect, strict)
 
 
-def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> VerifyReport:
+def _verify(
+    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool
+) -> tuple[VerifyReport, Contents]:
     arc = zipsafe.read_archive(fh)
     for kind, member, msg in arc.problems:
         ctx.bad(kind, member, msg)
     if arc.fatal or ctx.problems:
-        return VerifyReport(ctx.path, None, tuple(ctx.problems))
+        return ctx.report(), Contents()
     by_name = {e.name: e for e in arc.entries}
 
     # 2. bag shape
     tops = {n.split("/", 1)[0] for n in by_name}
     if len(tops) != 1 or any("/" not in n for n in by_name):
         ctx.bad("bag", None, f"expected one top-level folder, found {sorted(tops)[:5]}")
-        return VerifyReport(ctx.path, None, tuple(ctx.problems))
+        return ctx.report(), Contents()
     top = tops.pop()
     tags: dict[str, bytes] = {}
-    for tag in (*TAG_FILES, "tagmanifest-sha256.txt"):
+    for tag in (*TAG_FILES, layout.TAGMANIFEST):
         entry = by_name.get(f"{top}/{tag}")
         if entry is None:
             ctx.bad("missing", f"{top}/{tag}", "required tag file is missing")
@@ -116,14 +175,12 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
         except zipsafe.MemberError as exc:
             ctx.bad("fixity", entry.name, str(exc))
     if len(tags) != len(TAG_FILES) + 1:
-        return VerifyReport(ctx.path, None, tuple(ctx.problems))
-    digest = content_digest(tags["tagmanifest-sha256.txt"])
+        return ctx.report(), Contents()
+    digest = content_digest(tags[layout.TAGMANIFEST])
 
-    manifest = _parse_manifest(
-        ctx, f"{top}/manifest-sha256.txt", tags["manifest-sha256.txt"], payload=True
-    )
+    manifest = _parse_manifest(ctx, f"{top}/{layout.MANIFEST}", tags[layout.MANIFEST], payload=True)
     tagmanifest = _parse_manifest(
-        ctx, f"{top}/tagmanifest-sha256.txt", tags["tagmanifest-sha256.txt"], payload=False
+        ctx, f"{top}/{layout.TAGMANIFEST}", tags[layout.TAGMANIFEST], payload=False
     )
 
     # 3. completeness, both ways
@@ -132,7 +189,7 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
             ctx.bad("missing", f"{top}/{rel}", "listed in the manifest but not in the bundle")
     for name in by_name:
         rel = name[len(top) + 1 :]
-        listed = rel in manifest or rel in tagmanifest or rel == "tagmanifest-sha256.txt"
+        listed = rel in manifest or rel in tagmanifest or rel == layout.TAGMANIFEST
         if not listed:
             ctx.bad("unexpected", name, "in the bundle but not listed in any manifest")
     for rel in tagmanifest:
@@ -142,7 +199,7 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     # 4. fixity. A member whose declared size is not the one repro-bundle.json lists cannot
     # hold the listed bytes: it is not inflated at all, which keeps a bomb that replaced a
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
-    sizes = _listed_sizes(tags["repro-bundle.json"])
+    sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
     failed: set[str] = set()
     for rel, want in (*manifest.items(), *tagmanifest.items()):
         entry = by_name.get(f"{top}/{rel}")
@@ -174,15 +231,14 @@ def _verify(fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool) -> Verify
     _check_digest(ctx, digest, expect)
 
     # 6 + 7. records, schemas, cross-checks
-    info = _check_records(ctx, fh, top, by_name, manifest, tags, strict, failed)
-    return VerifyReport(
-        ctx.path,
-        digest,
-        tuple(ctx.problems),
-        tuple(ctx.warnings),
-        info.get("run_id"),
-        info.get("status"),
-    )
+    readable = {n: e for n, e in by_name.items() if n not in failed}
+    src = _ZipSource(fh, top, readable, tags)
+    payload_sizes = {name[len(top) + 1 :]: e.usize for name, e in by_name.items()}
+    contents = _check_records(ctx, src, manifest, payload_sizes, strict)
+    if contents.stamp is not None:
+        for f in crosscheck.check_names(top, ctx.path.name, contents.stamp.run_id):
+            ctx.bad("crosscheck", f.path, f.message)
+    return ctx.report(digest, contents), contents
 
 
 def _listed_sizes(data: bytes) -> dict[str, int | float]:
@@ -251,23 +307,70 @@ def _check_digest(ctx: _Ctx, digest: str, expect: str | None) -> None:
             ctx.bad("digest", None, f"content digest {digest} is not the expected {expect}")
 
 
-def _json(ctx: _Ctx, fh: BinaryIO, entry: zipsafe.Entry | None, member: str) -> Any:
-    if entry is None:
-        return None
-    try:
-        return json.loads(zipsafe.read_member(fh, entry, TAG_LIMIT))
-    except zipsafe.MemberError as exc:
-        ctx.bad("fixity", member, str(exc))
-    except ValueError as exc:
-        ctx.bad("schema", member, f"not valid JSON: {exc}")
-    except RecursionError:
-        ctx.bad("schema", member, "not valid JSON: nested too deeply")
-    return None
+# --- steps 6 and 7, shared by bundles and run folders ----------------------------------------
 
 
-def _lines(fh: BinaryIO, entry: zipsafe.Entry) -> Iterator[bytes]:
+class _ZipSource:
+    """Payload and tag files of a bundle, by bag path; only members that passed fixity."""
+
+    def __init__(
+        self, fh: BinaryIO, top: str, readable: dict[str, zipsafe.Entry], tags: dict[str, bytes]
+    ) -> None:
+        self.fh, self.top, self.readable, self.tags = fh, top, readable, tags
+        self.present = {n[len(top) + 1 :] for n in readable}
+
+    def name(self, path: str) -> str:
+        return layout.member(self.top, path)
+
+    def has(self, path: str) -> bool:
+        return path in self.present or path in self.tags
+
+    def read(self, path: str, limit: int) -> bytes:
+        if path in self.tags:
+            return self.tags[path]
+        return zipsafe.read_member(self.fh, self.readable[self.name(path)], limit)
+
+    def lines(self, path: str) -> Iterator[bytes]:
+        return _split_lines(zipsafe.stream_member(self.fh, self.readable[self.name(path)]))
+
+
+class _DirSource:
+    """The files of a run folder, by bag path (`data/...`)."""
+
+    def __init__(self, root: Path, present: set[str]) -> None:
+        self.root, self.present = root, present
+
+    def name(self, path: str) -> str:
+        return layout.rel_of(path) or path
+
+    def has(self, path: str) -> bool:
+        return path in self.present
+
+    def _file(self, path: str) -> Path:
+        return self.root / (layout.rel_of(path) or path)
+
+    def read(self, path: str, limit: int) -> bytes:
+        with open(self._file(path), "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise zipsafe.MemberError(f"file is larger than {limit} bytes")
+        return data
+
+    def lines(self, path: str) -> Iterator[bytes]:
+        def chunks() -> Iterator[bytes]:
+            with open(self._file(path), "rb") as fh:
+                while chunk := fh.read(zipsafe.READ):
+                    yield chunk
+
+        return _split_lines(chunks())
+
+
+_Source = _ZipSource | _DirSource
+
+
+def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
     pending = b""
-    for chunk in zipsafe.stream_member(fh, entry):
+    for chunk in chunks:
         pending += chunk
         *done, pending = pending.split(b"\n")
         yield from done
@@ -275,202 +378,229 @@ def _lines(fh: BinaryIO, entry: zipsafe.Entry) -> Iterator[bytes]:
         yield pending
 
 
-def _check_records(
-    ctx: _Ctx,
-    fh: BinaryIO,
-    top: str,
-    by_name: dict[str, zipsafe.Entry],
-    manifest: dict[str, str],
-    tags: dict[str, bytes],
-    strict: bool,
-    failed: set[str],
-) -> dict[str, Any]:
-    # Members that failed fixity are already reported, and are not what the manifest vouches
-    # for: they are not parsed, so one tampered member gives one problem.
-    readable = {n: e for n, e in by_name.items() if n not in failed}
-    recs: dict[str, Any] = {}
-    for rel, schema in {**RECORD_SCHEMAS, "repro-bundle.json": "manifest"}.items():
-        member = f"{top}/{rel}" if rel == "repro-bundle.json" else f"{top}/data/{rel}"
-        if rel == "repro-bundle.json":
-            try:
-                doc = json.loads(tags[rel])
-            except ValueError as exc:
-                ctx.bad("schema", member, f"not valid JSON: {exc}")
-                continue
-            except RecursionError:
-                ctx.bad("schema", member, "not valid JSON: nested too deeply")
-                continue
-        else:
-            if member not in by_name:
-                if rel != "lock.json":
-                    ctx.bad("missing", member, "required record is missing")
-                continue
-            if member not in readable:
-                continue
-            doc = _json(ctx, fh, readable[member], member)
-            if doc is None:
-                continue
-        declared = (doc.get("schema"), doc.get("schema_version")) if isinstance(doc, dict) else None
-        if declared != (schema, records.SCHEMA_VERSION):
-            ctx.bad("schema", member, f"declares schema {declared}, expected ({schema!r}, 1)")
-            continue
-        try:
-            errors = records.schema_errors(doc, schema)
-        except RecursionError:
-            errors = ["(top): nested too deeply to validate"]
-        for err in errors[:10]:
-            ctx.bad("schema", member, f"does not match schema {schema}: {err}")
-        if not errors:
-            recs[rel] = doc
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    layout.RUN_STAMP: RunStamp.from_json,
+    layout.RUN_METADATA: RunMetadata.from_json,
+    layout.ENV: Env.from_json,
+    layout.LOCK_RECORD: LockRecord.from_json,
+    layout.BUNDLE_MANIFEST: BundleManifest.from_json,
+}
 
+
+def _record(ctx: _Ctx, src: _Source, path: str, schema: str) -> Any:
+    """The record at bag path `path` as a model object, or None after reporting why not."""
+    member = src.name(path)
+    try:
+        doc = json.loads(src.read(path, TAG_LIMIT))
+    except zipsafe.MemberError as exc:
+        ctx.bad("fixity", member, str(exc))
+        return None
+    except (ValueError, OSError) as exc:
+        ctx.bad("schema", member, f"not valid JSON: {exc}")
+        return None
+    except RecursionError:
+        ctx.bad("schema", member, "not valid JSON: nested too deeply")
+        return None
+    declared = (doc.get("schema"), doc.get("schema_version")) if isinstance(doc, dict) else None
+    if declared != (schema, records.SCHEMA_VERSION):
+        ctx.bad("schema", member, f"declares schema {declared}, expected ({schema!r}, 1)")
+        return None
+    try:
+        errors = records.schema_errors(doc, schema)
+    except RecursionError:
+        errors = ["(top): nested too deeply to validate"]
+    for err in errors[:10]:
+        ctx.bad("schema", member, f"does not match schema {schema}: {err}")
+    if errors:
+        return None
+    try:
+        return _PARSERS[path.rsplit("/", 1)[-1]](doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # The schemas leave some fields loose; a record that fits the schema but not the
+        # model is still not one repro wrote.
+        ctx.bad("schema", member, f"cannot be read: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _load_records(ctx: _Ctx, src: _Source) -> dict[str, Any]:
+    loaded: dict[str, Any] = {}
+    wanted = [(layout.payload(rel), schema) for rel, schema in layout.RECORD_SCHEMAS.items()]
+    if isinstance(src, _ZipSource):
+        wanted.append((layout.BUNDLE_MANIFEST, "manifest"))
+    for path, schema in wanted:
+        if not src.has(path):
+            rel = layout.rel_of(path)
+            missing = rel is not None and rel not in layout.OPTIONAL_RECORDS
+            # A member that failed fixity is not here either, and is already reported.
+            if missing and not _failed_fixity(ctx, src.name(path)):
+                ctx.bad("missing", src.name(path), "required record is missing")
+            continue
+        loaded[path.rsplit("/", 1)[-1]] = _record(ctx, src, path, schema)
+    return loaded
+
+
+def _failed_fixity(ctx: _Ctx, member: str) -> bool:
+    return any(p.member == member and p.kind == "fixity" for p in ctx.problems)
+
+
+def _check_shipped_schemas(ctx: _Ctx, src: _Source) -> None:
     # A bundle that ships a different (e.g. weakened) copy of a schema is suspect
     # even though the verifier never uses it.
     for name in records.SCHEMA_NAMES:
-        member = f"{top}/data/schemas/{name}.schema.json"
-        if member in readable:
-            shipped = _json(ctx, fh, readable[member], member)
-            if shipped is not None and shipped != records.load_schema(name):
-                ctx.bad("schema", member, "differs from repro's own copy of this schema")
-
-    stamp, meta = recs.get("run_stamp.json"), recs.get("run_metadata.json")
-    bmanifest = recs.get("repro-bundle.json")
-    run_id = stamp.get("run_id") if stamp else None
-    if bmanifest is not None:
-        _check_bundle_manifest(ctx, top, bmanifest, manifest)
-    if stamp is not None and meta is not None:
-        _cross_check(ctx, fh, top, stamp, meta, manifest, by_name, readable, strict)
-    if run_id is not None and top != f"repro-{run_id}":
-        ctx.bad("crosscheck", None, f"top folder {top} does not name run {run_id}")
-    m = NAME_RE.match(ctx.path.name)
-    if run_id is not None and m is not None and m.group("run_id") != run_id:
-        ctx.bad(
-            "crosscheck", None, f"file name names run {m.group('run_id')}, records say {run_id}"
-        )
-    return {"run_id": run_id, "status": stamp.get("status") if stamp else None}
+        path = layout.payload(layout.schema_file(name))
+        if not src.has(path):
+            continue
+        try:
+            shipped = json.loads(src.read(path, TAG_LIMIT))
+        except zipsafe.MemberError as exc:
+            ctx.bad("fixity", src.name(path), str(exc))
+            continue
+        except (ValueError, RecursionError, OSError) as exc:
+            ctx.bad("schema", src.name(path), f"not valid JSON: {exc}")
+            continue
+        if shipped != records.load_schema(name):
+            ctx.bad("schema", src.name(path), "differs from repro's own copy of this schema")
 
 
-def _check_bundle_manifest(
+def _read_results(ctx: _Ctx, src: _Source) -> Results | None:
+    path = layout.payload(layout.RESULTS_JSONL)
+    if not src.has(path):
+        return None
+    try:
+        return results.load(src.lines(path))
+    except zipsafe.MemberError:
+        return None  # already reported by fixity
+    except OSError as exc:
+        ctx.bad("fixity", src.name(path), f"cannot be read: {exc.strerror or exc}")
+        return None
+
+
+def _read_junit(ctx: _Ctx, src: _Source) -> JUnitCounts | None:
+    path = layout.payload(layout.JUNIT_XML)
+    if not src.has(path):
+        return None
+    try:
+        return junit_counts(src.read(path, TAG_LIMIT))
+    except zipsafe.MemberError:
+        return None
+    except Exception as exc:  # any parse failure of untrusted XML is a finding
+        ctx.bad("crosscheck", src.name(path), f"not valid JUnit XML: {type(exc).__name__}")
+        return None
+
+
+def _read_lock_text(src: _Source) -> str | None:
+    path = layout.payload(layout.LOCK_FILE)
+    if not src.has(path):
+        return None
+    try:
+        return src.read(path, TAG_LIMIT).decode("utf-8", "replace")
+    except (zipsafe.MemberError, OSError):
+        return None
+
+
+def _check_records(
     ctx: _Ctx,
-    top: str,
-    doc: dict[str, Any],
-    manifest: dict[str, str],
-) -> None:
-    # Sizes were compared with the members' declared sizes in step 4.
-    listed = {f["path"]: f for f in doc["files"]}
-    if set(listed) != set(manifest):
-        diff = sorted(set(listed) ^ set(manifest))[:3]
-        ctx.bad(
-            "crosscheck", f"{top}/repro-bundle.json", f"file list differs from the manifest: {diff}"
-        )
-    for rel, f in listed.items():
-        if manifest.get(rel) not in (None, f["sha256"]):
-            ctx.bad(
-                "crosscheck",
-                f"{top}/{rel}",
-                "repro-bundle.json and the manifest disagree on sha256",
-            )
-        if f["role"] != role_of(rel[5:]):
-            ctx.bad("crosscheck", f"{top}/{rel}", f"role {f['role']} is not {role_of(rel[5:])}")
-
-
-def _cross_check(
-    ctx: _Ctx,
-    fh: BinaryIO,
-    top: str,
-    stamp: dict[str, Any],
-    meta: dict[str, Any],
-    manifest: dict[str, str],
-    by_name: dict[str, zipsafe.Entry],
-    readable: dict[str, zipsafe.Entry],
+    src: _Source,
+    manifest: Mapping[str, str],
+    sizes: Mapping[str, int],
     strict: bool,
-) -> None:
-    def bad(member: str | None, msg: str) -> None:
-        ctx.bad("crosscheck", f"{top}/data/{member}" if member else None, msg)
-
-    if stamp["run_id"] != meta["run_id"]:
-        bad("run_stamp.json", "run_id differs from run_metadata.json")
-    for key in ("status", "exit_code"):
-        if stamp[key] != meta[key]:
-            bad(
-                "run_stamp.json",
-                f"{key} {stamp[key]!r} differs from run_metadata.json's {meta[key]!r}",
-            )
-    status, rc, sig = meta["status"], meta["exit_code"], meta["signal"]
-    allowed = EXIT_CONSISTENT.get(status)
-    if allowed is not None and (rc not in allowed or sig is not None):
-        bad("run_metadata.json", f"status {status} is inconsistent with exit code {rc}")
-    if status in ("crashed", "killed") and rc == 0:
-        bad("run_metadata.json", f"status {status} with exit code 0")
-    if status == "timed-out" and not meta["kill_sequence"]:
-        bad("run_metadata.json", "status timed-out but no kill sequence recorded")
-    if sum(meta["counts"].values()) != meta["tests_total"]:
-        bad("run_metadata.json", "counts do not add up to tests_total")
-
-    for name, digest in stamp["records"].items():
-        if manifest.get(f"data/{name}") != digest:
-            bad("run_stamp.json", f"hash of {name} differs from the manifest")
-    if (
-        stamp["lock"] is not None
-        and manifest.get("data/" + stamp["lock"]["path"]) != stamp["lock"]["sha256"]
-    ):
-        bad("run_stamp.json", "hash of the lock differs from the manifest")
-    for rel, f in meta["files"].items():
-        entry = by_name.get(f"{top}/data/{rel}")
-        if manifest.get(f"data/{rel}") != f["sha256"] or (entry and entry.usize != f["size"]):
-            bad("run_metadata.json", f"size or hash of {rel} differs from the bundle")
-
-    res_entry = readable.get(f"{top}/data/results/results.jsonl")
-    if res_entry is not None:
-        try:
-            res = results.parse_events(_lines(fh, res_entry))
-        except zipsafe.MemberError:
-            res = None  # already reported by fixity
-        if res is not None and res.bad_lines:
-            # repro's plugin writes each event whole, so a malformed line was put there.
-            bad(
-                "results/results.jsonl",
-                f"not a valid results stream: {res.bad_lines} malformed line(s)",
-            )
-        if res is not None:
-            if res.counts != meta["counts"]:
-                bad(
-                    "run_metadata.json",
-                    f"counts {meta['counts']} differ from results.jsonl {res.counts}",
-                )
-            if list(res.order) != meta["order"]:
-                bad("run_metadata.json", "test order differs from results.jsonl")
-            if res.in_flight != meta["in_flight"]:
-                bad(
-                    "run_metadata.json",
-                    f"in-flight test differs from results.jsonl ({res.in_flight})",
-                )
-    junit = readable.get(f"{top}/data/results/junit.xml")
-    if junit is not None:
-        try:
-            j = junit_counts(zipsafe.read_member(fh, junit, TAG_LIMIT))
-        except zipsafe.MemberError:
-            j = None
-        except Exception as exc:  # any parse failure of untrusted XML is a finding
-            bad("results/junit.xml", f"not valid JUnit XML: {type(exc).__name__}")
-            j = None
-        if j is not None:
-            c = meta["counts"]
-            # JUnit also has a case per collection error, and one for the test in flight.
-            cases = meta["tests_total"] + len(meta["collect_errors"]) + bool(meta["in_flight"])
-            if j.tests != cases:
-                bad(
-                    "results/junit.xml",
-                    f"{j.tests} test cases, run_metadata.json says {meta['tests_total']}",
-                )
-            elif j.failures != c["failed"] or j.skipped != c["skipped"] + c["xfailed"]:
-                bad("results/junit.xml", "failure or skip counts differ from run_metadata.json")
-
-    drift = meta.get("drift") or []
-    if drift:
-        msg = f"environment drifted from the lock in {len(drift)} package(s): " + ", ".join(
-            f"{d['name']} ({d['kind']})" for d in drift[:5]
+) -> Contents:
+    recs = _load_records(ctx, src)
+    _check_shipped_schemas(ctx, src)
+    stamp, meta = recs.get(layout.RUN_STAMP), recs.get(layout.RUN_METADATA)
+    bmanifest = recs.get(layout.BUNDLE_MANIFEST)
+    findings: list[crosscheck.Finding] = []
+    if bmanifest is not None:
+        findings += crosscheck.check_bundle_manifest(bmanifest, manifest)
+    res = None
+    if stamp is not None and meta is not None:
+        res = _read_results(ctx, src)
+        junit = _read_junit(ctx, src)
+        findings += crosscheck.check_run(
+            crosscheck.Evidence(stamp, meta, manifest, sizes, res, junit)
         )
+    for f in findings:
+        ctx.bad("crosscheck", None if f.path is None else src.name(f.path), f.message)
+    drift = crosscheck.drift_message(meta) if meta is not None else None
+    if drift is not None:
         if strict:
-            bad("run_metadata.json", msg)
+            ctx.bad("crosscheck", src.name(crosscheck.META), drift)
         else:
-            ctx.warnings.append(msg)
+            ctx.warnings.append(drift)
+    return Contents(
+        stamp=stamp,
+        metadata=meta,
+        env=recs.get(layout.ENV),
+        lock=recs.get(layout.LOCK_RECORD),
+        manifest=bmanifest,
+        results=res,
+        lock_text=_read_lock_text(src),
+        sizes={layout.rel_of(p) or p: n for p, n in sizes.items() if layout.rel_of(p)},
+    )
+
+
+# --- a run folder ----------------------------------------------------------------------------
+
+
+def _verify_folder(ctx: _Ctx, expect: str | None, strict: bool) -> tuple[VerifyReport, Contents]:
+    """A run folder before it is packed: no container, manifest or digest to check, but the
+    same records, schemas and cross-checks, against what its files hash to now."""
+    if expect is not None:
+        ctx.bad("digest", None, "a run folder has no digest to compare with --expect (pack it)")
+    hashes: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for rel, full in _folder_files(ctx):
+        try:
+            digest, size = sha256_file(full)
+        except OSError as exc:
+            ctx.bad("fixity", rel, f"cannot be read: {exc.strerror or exc}")
+            continue
+        hashes[layout.payload(rel)], sizes[layout.payload(rel)] = digest, size
+    src = _DirSource(ctx.path, set(hashes))
+    contents = _check_records(ctx, src, hashes, sizes, strict)
+    return ctx.report(None, contents), contents
+
+
+def _folder_files(ctx: _Ctx) -> Iterator[tuple[str, Path]]:
+    """(run-folder path, file) of every regular file; anything else is a problem, as pack
+    would refuse it."""
+    for root, dirs, files in os.walk(ctx.path):
+        for name in sorted(dirs + files):
+            full = Path(root) / name
+            rel = full.relative_to(ctx.path).as_posix()
+            if full.is_symlink():
+                ctx.bad("container", rel, "is a symlink; a run folder holds plain files")
+            elif name in files and not full.is_file():
+                ctx.bad("container", rel, "is not a regular file")
+            elif name in files:
+                yield rel, full
+        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
+
+
+def read_payload(path: Path, report: VerifyReport, rel: str, limit: int) -> bytes:
+    """The first `limit` bytes of run-folder path `rel` in the bundle or run folder `path`
+    that `report` verified. A file the report found at fault is refused."""
+    from repro.errors import UsageError
+
+    at_fault = ("fixity", "missing", "container", "unexpected", "entry", "name")
+    for p in report.problems:
+        named = p.member is not None and (p.member == rel or p.member.endswith("/data/" + rel))
+        if named and p.kind in at_fault:
+            raise UsageError(f"{rel} in {path} failed verification: {p.message}")
+    if Path(path).is_dir():
+        with open(Path(path) / rel, "rb") as fh:
+            return fh.read(limit)
+    with open(path, "rb") as fh:
+        arc = zipsafe.read_archive(fh)
+        entry = next((e for e in arc.entries if e.name.endswith("/data/" + rel)), None)
+        if arc.fatal or entry is None:
+            raise UsageError(f"{rel} cannot be read from {path}")
+        out = bytearray()
+        try:
+            for chunk in zipsafe.stream_member(fh, entry):
+                out += chunk
+                if len(out) >= limit:
+                    break
+        except zipsafe.MemberError as exc:
+            raise UsageError(f"{rel} in {path} cannot be read: {exc}") from exc
+        return bytes(out[:limit])

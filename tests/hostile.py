@@ -314,7 +314,7 @@ def fix_records(m: dict[str, bytes], top: str) -> None:
 
 def fix_tags(m: dict[str, bytes], top: str) -> None:
     """Recompute manifest-sha256.txt, Payload-Oxum and repro-bundle.json from the payload."""
-    from repro.bundle import RECORD_SCHEMAS, role_of
+    from repro.layout import RECORD_SCHEMAS, role_of
 
     prefix = f"{top}/"
     payload = sorted(
@@ -331,7 +331,7 @@ def fix_tags(m: dict[str, bytes], top: str) -> None:
     old = {f["path"]: f for f in doc["files"]}
     files = []
     for rel in payload:
-        item = dict(old.get(rel) or {"path": rel, "role": role_of(rel[5:])})
+        item = dict(old.get(rel) or {"path": rel, "role": role_of(rel[5:]).value})
         if rel not in old and rel[5:] in RECORD_SCHEMAS:
             item["schema"] = f"{RECORD_SCHEMAS[rel[5:]]}@1"
         item.update(sha256=_sha(m[prefix + rel]), size=len(m[prefix + rel]))

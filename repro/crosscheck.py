@@ -1,0 +1,172 @@
+"""Step 7 of verify: what the records say about each other and about the files beside them.
+
+Works on the typed model only (records that passed their schema), for a bundle and for a
+run folder alike: `hashes` and `sizes` are the bag manifest's for a bundle, and what the
+files on disk hash to for a run folder. Each finding names the bag path of the file at
+fault (`data/run_metadata.json`), or None for the bundle as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from repro import layout
+from repro.junit import JUnitCounts
+from repro.model import BundleManifest, Results, RunMetadata, RunStamp, Status
+
+# The exit codes a status may come with; statuses not listed are judged by the signal.
+EXIT_CONSISTENT = {Status.PASSED: {0}, Status.FAILED: {1}, Status.NO_TESTS: {5}}
+SIGNALLED = (Status.CRASHED, Status.KILLED)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str | None  # bag path of the file at fault; None: the bundle itself
+    message: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    stamp: RunStamp
+    metadata: RunMetadata
+    hashes: Mapping[str, str]  # bag path -> sha256
+    sizes: Mapping[str, int]  # bag path -> size
+    results: Results | None  # None when results.jsonl is missing or unreadable
+    junit: JUnitCounts | None
+
+
+STAMP = layout.payload(layout.RUN_STAMP)
+META = layout.payload(layout.RUN_METADATA)
+RESULTS = layout.payload(layout.RESULTS_JSONL)
+JUNIT = layout.payload(layout.JUNIT_XML)
+
+
+def check_run(ev: Evidence) -> list[Finding]:
+    return [
+        *_stamp_agrees(ev.stamp, ev.metadata),
+        *_status_agrees(ev.metadata),
+        *_quoted_hashes(ev),
+        *_results_agree(ev.metadata, ev.results),
+        *_junit_agrees(ev.metadata, ev.junit),
+    ]
+
+
+def _stamp_agrees(stamp: RunStamp, meta: RunMetadata) -> list[Finding]:
+    out = []
+    if stamp.run_id != meta.run_id:
+        out.append(Finding(STAMP, "run_id differs from run_metadata.json"))
+    for key, mine, theirs in (
+        ("status", stamp.status.value, meta.status.value),
+        ("exit_code", stamp.exit_code, meta.exit_code),
+    ):
+        if mine != theirs:
+            out.append(
+                Finding(STAMP, f"{key} {mine!r} differs from run_metadata.json's {theirs!r}")
+            )
+    return out
+
+
+def _status_agrees(meta: RunMetadata) -> list[Finding]:
+    out = []
+    status, rc = meta.status, meta.exit_code
+    allowed = EXIT_CONSISTENT.get(status)
+    if allowed is not None and (rc not in allowed or meta.signal is not None):
+        out.append(Finding(META, f"status {status.value} is inconsistent with exit code {rc}"))
+    if status in SIGNALLED and rc == 0:
+        out.append(Finding(META, f"status {status.value} with exit code 0"))
+    if status is Status.TIMED_OUT and not meta.kill_sequence:
+        out.append(Finding(META, "status timed-out but no kill sequence recorded"))
+    if meta.counts.total != meta.tests_total:
+        out.append(Finding(META, "counts do not add up to tests_total"))
+    return out
+
+
+def _quoted_hashes(ev: Evidence) -> list[Finding]:
+    """Hashes and sizes that records quote of other files, against the files."""
+    out = []
+    for rel, digest in ev.stamp.records.items():
+        if ev.hashes.get(layout.payload(rel)) != digest:
+            out.append(Finding(STAMP, f"hash of {rel} differs from the manifest"))
+    lock = ev.stamp.lock
+    if lock is not None and ev.hashes.get(layout.payload(lock.path)) != lock.sha256:
+        out.append(Finding(STAMP, "hash of the lock differs from the manifest"))
+    for rel, f in ev.metadata.files.items():
+        path = layout.payload(rel)
+        size = ev.sizes.get(path)
+        if ev.hashes.get(path) != f.sha256 or (size is not None and size != f.size):
+            out.append(Finding(META, f"size or hash of {rel} differs from the bundle"))
+    return out
+
+
+def _results_agree(meta: RunMetadata, res: Results | None) -> list[Finding]:
+    if res is None:
+        return []
+    out = []
+    if res.bad_lines:
+        # repro's plugin writes each event whole, so a malformed line was put there.
+        out.append(
+            Finding(RESULTS, f"not a valid results stream: {res.bad_lines} malformed line(s)")
+        )
+    if res.counts != meta.counts:
+        out.append(
+            Finding(
+                META,
+                f"counts {meta.counts.as_dict()} differ from results.jsonl {res.counts.as_dict()}",
+            )
+        )
+    if res.order != meta.order:
+        out.append(Finding(META, "test order differs from results.jsonl"))
+    if res.in_flight != meta.in_flight:
+        out.append(Finding(META, f"in-flight test differs from results.jsonl ({res.in_flight})"))
+    return out
+
+
+def _junit_agrees(meta: RunMetadata, j: JUnitCounts | None) -> list[Finding]:
+    if j is None:
+        return []
+    c = meta.counts
+    # JUnit also has a case per collection error, and one for the test in flight.
+    cases = meta.tests_total + len(meta.collect_errors) + bool(meta.in_flight)
+    if j.tests != cases:
+        return [Finding(JUNIT, f"{j.tests} test cases, run_metadata.json says {meta.tests_total}")]
+    if j.failures != c.failed or j.skipped != c.skipped + c.xfailed:
+        return [Finding(JUNIT, "failure or skip counts differ from run_metadata.json")]
+    return []
+
+
+def drift_message(meta: RunMetadata) -> str | None:
+    """The lock drift a run recorded, as one line; None when there was none."""
+    drift = meta.drift or ()
+    if not drift:
+        return None
+    names = ", ".join(f"{d.name} ({d.kind.value})" for d in drift[:5])
+    return f"environment drifted from the lock in {len(drift)} package(s): {names}"
+
+
+def check_bundle_manifest(doc: BundleManifest, hashes: Mapping[str, str]) -> list[Finding]:
+    """repro-bundle.json against the bag manifest (its sizes were checked in fixity)."""
+    out = []
+    listed = {f.path: f for f in doc.files}
+    if set(listed) != set(hashes):
+        diff = sorted(set(listed) ^ set(hashes))[:3]
+        out.append(Finding(layout.BUNDLE_MANIFEST, f"file list differs from the manifest: {diff}"))
+    for path, f in listed.items():
+        if hashes.get(path) not in (None, f.sha256):
+            out.append(Finding(path, "repro-bundle.json and the manifest disagree on sha256"))
+        rel = layout.rel_of(path) or path
+        role = layout.role_of(rel)
+        if f.role is not role:
+            out.append(Finding(path, f"role {f.role.value} is not {role.value}"))
+    return out
+
+
+def check_names(top: str, file_name: str, run_id: str) -> list[Finding]:
+    """The top folder and the file name (when it has repro's shape) name the run."""
+    out = []
+    if top != layout.top_folder(run_id):
+        out.append(Finding(None, f"top folder {top} does not name run {run_id}"))
+    m = layout.BUNDLE_NAME_RE.match(file_name)
+    if m is not None and m.group("run_id") != run_id:
+        out.append(Finding(None, f"file name names run {m.group('run_id')}, records say {run_id}"))
+    return out

@@ -1,0 +1,111 @@
+"""Open a bundle or a run folder through the verifier and get the typed model back.
+
+`open_bundle` is the one way the read side (show, diff, report, and later replay and
+merge) gets at a run's records: it verifies first and hands back the verify report
+beside the records, so every renderer can put the verdict next to what it shows. A
+record that failed fixity or its schema is not parsed: it is None in the `Bundle`, and
+the report says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from repro import layout
+from repro.errors import UsageError
+from repro.model import (
+    BundleManifest,
+    Counts,
+    Env,
+    LockRecord,
+    Results,
+    RunMetadata,
+    RunStamp,
+    Status,
+)
+from repro.verify import Contents, VerifyReport, inspect
+
+SourceKind = Literal["bundle", "run-folder"]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A run's records as the verifier vouched for them."""
+
+    path: Path
+    kind: SourceKind
+    report: VerifyReport
+    stamp: RunStamp | None
+    metadata: RunMetadata | None
+    env: Env | None
+    lock: LockRecord | None
+    manifest: BundleManifest | None  # repro-bundle.json; None for a run folder
+    results: Results | None
+    lock_text: str | None  # requirements.lock as text
+    files: Mapping[str, int] = field(default_factory=dict)  # run-folder path -> size
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def digest(self) -> str | None:
+        return self.report.digest
+
+    @property
+    def run_id(self) -> str | None:
+        return self.stamp.run_id if self.stamp else None
+
+    @property
+    def status(self) -> Status | None:
+        return self.metadata.status if self.metadata else None
+
+    @property
+    def counts(self) -> Counts | None:
+        return self.metadata.counts if self.metadata else None
+
+    def read(self, rel: str, limit: int) -> tuple[bytes, int]:
+        """The first `limit` bytes of payload file `rel` (`logs/stdout.log`) and its full
+        size. Only files the verifier found intact are read."""
+        from repro.verify import read_payload
+
+        if rel not in self.files:
+            raise UsageError(f"{rel} is not in {self.path}")
+        return read_payload(self.path, self.report, rel, limit), self.files[rel]
+
+
+def open_bundle(path: Path | str, *, expect: str | None = None, strict: bool = False) -> Bundle:
+    """Verify `path` (a bundle zip or a run folder) and return its records.
+
+    Raises UsageError when `path` does not exist; a bundle that fails verification is
+    returned with its problems in `report` and whatever records were still sound."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(
+            f"no such bundle or run folder: {path}",
+            hint="pass a repro-*.zip or a folder under outputs/runs/",
+        )
+    report, contents = inspect(path, expect=expect, strict=strict)
+    return _bundle(path, report, contents)
+
+
+def _bundle(path: Path, report: VerifyReport, c: Contents) -> Bundle:
+    return Bundle(
+        path=path,
+        kind="run-folder" if path.is_dir() else "bundle",
+        report=report,
+        stamp=c.stamp,
+        metadata=c.metadata,
+        env=c.env,
+        lock=c.lock,
+        manifest=c.manifest,
+        results=c.results,
+        lock_text=c.lock_text,
+        files=dict(c.sizes),
+    )
+
+
+__all__ = ["Bundle", "SourceKind", "layout", "open_bundle"]

@@ -1,0 +1,323 @@
+"""Each check `repro verify` makes beyond the container, one defect at a time.
+
+Every case is built by a forger who recomputes all that can be recomputed (tests/hostile.py),
+so the defect under test is the only one; removing the check it targets makes its case
+fail (docs/testing.md lists the checks and their tests).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repro.bundle import pack
+from repro.runner import RunOptions, run
+from repro.verify import verify
+from tests import hostile as h
+from tests.conftest import PASSING, write_project
+from tests.unit.test_verify_hostile import Want, cli, rejects
+
+
+@pytest.fixture(scope="module")
+def valid(valid_bundle: Path) -> bytes:
+    return valid_bundle.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def top(valid: bytes) -> str:
+    return h.Zip.parse(valid).top
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real bundle of a passing run that includes a lock."""
+    root = tmp_path_factory.mktemp("locked")
+    proj = write_project(root / "proj", {**PASSING, "requirements.lock": "pytest\n"})
+    res = run(RunOptions(project=proj, outputs=root / "out", lock_path=proj / "requirements.lock"))
+    return pack(res.run_dir, out_dir=root / "bundles").path.read_bytes()
+
+
+def copy_bundle(valid_bundle: Path, folder: Path, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or valid_bundle.name)
+    shutil.copyfile(valid_bundle, path)
+    return path
+
+
+# --- the digest's anchors: file name and sidecar ---------------------------------------------
+
+
+def test_sidecar_with_another_digest_is_reported(valid_bundle: Path, tmp_path: Path) -> None:
+    path = copy_bundle(valid_bundle, tmp_path)
+    other = "sha256:" + "ab" * 32
+    path.with_name(path.name + ".sha256").write_text(f"# repro content digest: {other}\n")
+    report = rejects(path, "", Want("digest", path.name + ".sha256", "", full=True))
+    assert [p.message for p in report.problems] == [
+        f"sidecar says {other}, content is {report.digest}"
+    ]
+
+
+def test_sidecar_without_a_digest_is_reported(valid_bundle: Path, tmp_path: Path) -> None:
+    path = copy_bundle(valid_bundle, tmp_path)
+    path.with_name(path.name + ".sha256").write_text("0" * 64 + "  " + path.name + "\n")
+    report = verify(path)
+    assert [(p.kind, p.member, p.message) for p in report.problems] == [
+        ("digest", path.name + ".sha256", "sidecar holds no repro content digest")
+    ]
+
+
+def test_bundle_without_a_sidecar_is_fine(valid_bundle: Path, tmp_path: Path) -> None:
+    report = verify(copy_bundle(valid_bundle, tmp_path))
+    assert report.ok and report.warnings == ()
+
+
+def test_file_name_with_another_digest_is_reported(valid_bundle: Path, tmp_path: Path) -> None:
+    run_id = verify(valid_bundle).run_id
+    path = copy_bundle(valid_bundle, tmp_path, f"repro-{run_id}-{'0' * 12}.zip")
+    report = verify(path)
+    assert [(p.kind, p.message) for p in report.problems] == [
+        ("digest", f"content digest {report.digest} does not match the file name")
+    ]
+
+
+def test_renamed_bundle_is_a_warning_and_expect_still_anchors_it(
+    valid_bundle: Path, tmp_path: Path
+) -> None:
+    path = copy_bundle(valid_bundle, tmp_path, "evidence.zip")
+    report = verify(path)
+    assert report.ok
+    assert report.warnings == (
+        "file name does not carry a digest (renamed?): only --expect anchors it",
+    )
+    assert not verify(path, expect="sha256:" + "0" * 64).ok
+
+
+def test_file_name_naming_another_run_is_reported(valid_bundle: Path, tmp_path: Path) -> None:
+    real = verify(valid_bundle)
+    assert real.digest is not None and real.run_id is not None
+    name = f"repro-20000101T000000Z-abcdef-{real.digest[7:19]}.zip"
+    report = verify(copy_bundle(valid_bundle, tmp_path, name))
+    assert [(p.kind, p.message) for p in report.problems] == [
+        ("crosscheck", f"file name names run 20000101T000000Z-abcdef, records say {real.run_id}")
+    ]
+
+
+def test_top_folder_naming_another_run_is_reported(valid: bytes, top: str, tmp_path: Path) -> None:
+    other = "repro-20000101T000000Z-abcdef"
+    moved = h.rezip(valid, {other + n[len(top) :]: d for n, d in h.members(valid).items()})
+    run_id = top[len("repro-") :]
+    # Named as repro would name the real run, so only the top folder is wrong.
+    path = h.save(moved, tmp_path, f"repro-{run_id}-{h.digest_of(moved)[7:19]}.zip")
+    report = verify(path)
+    assert [(p.kind, p.message) for p in report.problems] == [
+        ("crosscheck", f"top folder {other} does not name run {run_id}")
+    ]
+
+
+# --- hashes quoted inside records ---------------------------------------------------------------
+
+
+def test_run_stamp_hash_of_a_record_must_match_the_manifest(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    env = json.loads(h.members(valid)[f"{top}/data/env.json"])
+    env["repro_python"] = "forged"
+    forged = h.rebag(valid, {"data/env.json": h.dump_json(env)}, records=False)
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "data/run_stamp.json", "hash of env.json differs from the manifest"),
+        only=True,
+    )
+
+
+def test_run_stamp_hash_of_the_lock_must_match_the_manifest(locked: bytes, tmp_path: Path) -> None:
+    top = h.top_of(h.members(locked))
+    assert verify(h.save(locked, tmp_path / "ok")).ok
+    forged = h.rebag(locked, {"data/requirements.lock": b"pytest\nforged\n"}, records=False)
+    rejects(
+        h.save(forged, tmp_path / "bad"),
+        top,
+        Want("crosscheck", "data/run_stamp.json", "hash of the lock differs from the manifest"),
+        only=True,
+    )
+
+
+def test_bundle_manifest_role_must_match_the_path(valid: bytes, top: str, tmp_path: Path) -> None:
+    doc = json.loads(h.members(valid)[f"{top}/repro-bundle.json"])
+    for f in doc["files"]:
+        if f["path"] == "data/env.json":
+            f["role"] = "log"
+    forged = h.rebag(valid, tags={"repro-bundle.json": h.dump_json(doc)})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "data/env.json", "role log is not record"),
+        only=True,
+    )
+
+
+def test_bundle_manifest_hash_must_match_the_bag_manifest(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    doc = json.loads(h.members(valid)[f"{top}/repro-bundle.json"])
+    for f in doc["files"]:
+        if f["path"] == "data/logs/stdout.log":
+            f["sha256"] = "0" * 64
+    forged = h.rebag(valid, tags={"repro-bundle.json": h.dump_json(doc)})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "data/logs/stdout.log", "disagree on sha256"),
+        only=True,
+    )
+
+
+def test_bundle_manifest_must_list_every_payload_file(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    doc = json.loads(h.members(valid)[f"{top}/repro-bundle.json"])
+    doc["files"] = [f for f in doc["files"] if f["path"] != "data/logs/stderr.log"]
+    forged = h.rebag(valid, tags={"repro-bundle.json": h.dump_json(doc)})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "repro-bundle.json", r"file list differs .*stderr\.log"),
+        only=True,
+    )
+
+
+# --- what the records say about the run ---------------------------------------------------------
+
+Edit = Callable[[dict[str, Any]], object]
+
+
+def _both(**fields: Any) -> dict[str, Edit]:
+    return {
+        "data/run_metadata.json": lambda d: d.update(fields),
+        "data/run_stamp.json": lambda d: d.update(fields),
+    }
+
+
+RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
+    "stamp-status-differs": (
+        {"data/run_stamp.json": lambda d: d.update(status="passed", exit_code=0)},
+        [
+            Want("crosscheck", "data/run_stamp.json", "status 'passed' differs from .*'failed'"),
+            Want("crosscheck", "data/run_stamp.json", "exit_code 0 differs from .*'?1'?"),
+        ],
+    ),
+    "metadata-run-id-differs": (
+        {"data/run_metadata.json": lambda d: d.update(run_id="20000101T000000Z-abcdef")},
+        [Want("crosscheck", "data/run_stamp.json", "run_id differs from run_metadata.json")],
+    ),
+    "failed-with-exit-code-0": (
+        _both(exit_code=0),
+        [Want("crosscheck", "data/run_metadata.json", "status failed is inconsistent with exit")],
+    ),
+    "failed-with-a-signal": (
+        {"data/run_metadata.json": lambda d: d.update(signal="SIGTERM")},
+        [Want("crosscheck", "data/run_metadata.json", "status failed is inconsistent with exit")],
+    ),
+    "no-tests-with-exit-code-1": (
+        _both(status="no-tests"),
+        [Want("crosscheck", "data/run_metadata.json", "status no-tests is inconsistent")],
+    ),
+    "crashed-with-exit-code-0": (
+        _both(status="crashed", exit_code=0),
+        [Want("crosscheck", "data/run_metadata.json", "status crashed with exit code 0")],
+    ),
+    "killed-with-exit-code-0": (
+        _both(status="killed", exit_code=0),
+        [Want("crosscheck", "data/run_metadata.json", "status killed with exit code 0")],
+    ),
+    "timed-out-without-a-kill": (
+        _both(status="timed-out"),
+        [Want("crosscheck", "data/run_metadata.json", "timed-out but no kill sequence")],
+    ),
+    "counts-do-not-add-up": (
+        {"data/run_metadata.json": lambda d: d.update(tests_total=d["tests_total"] + 1)},
+        [
+            Want("crosscheck", "data/run_metadata.json", "counts do not add up to tests_total"),
+            Want("crosscheck", "data/results/junit.xml", "test cases, run_metadata.json says"),
+        ],
+    ),
+    "order-differs": (
+        {"data/run_metadata.json": lambda d: d.update(order=d["order"][::-1])},
+        [Want("crosscheck", "data/run_metadata.json", "test order differs from results.jsonl")],
+    ),
+    "in-flight-differs": (
+        {"data/run_metadata.json": lambda d: d.update(in_flight="tests/test_x.py::test_x")},
+        [
+            Want("crosscheck", "data/run_metadata.json", r"in-flight test differs .*\(None\)"),
+            Want("crosscheck", "data/results/junit.xml", "test cases, run_metadata.json says"),
+        ],
+    ),
+    "junit-skip-counts-differ": (
+        {
+            "data/run_metadata.json": lambda d: d["counts"].update(
+                skipped=d["counts"]["skipped"] + 1, passed=d["counts"]["passed"] - 1
+            )
+        },
+        [
+            Want("crosscheck", "data/run_metadata.json", "counts .* differ from results.jsonl"),
+            Want("crosscheck", "data/results/junit.xml", "failure or skip counts differ"),
+        ],
+    ),
+    "log-size-in-metadata-differs": (
+        {"data/run_metadata.json": lambda d: d["files"]["logs/stdout.log"].update(size=1)},
+        [Want("crosscheck", "data/run_metadata.json", "size or hash of logs/stdout.log")],
+    ),
+}
+
+
+def _forge(src: bytes, top: str, edits: dict[str, Edit], *, sizes: bool) -> bytes:
+    """`edits` applied to records, their hashes in run_stamp.json recomputed; with `sizes`,
+    also the sizes and hashes run_metadata.json quotes of other files (unless one of them
+    is the defect)."""
+    m = h.members(src)
+    docs: dict[str, bytes | None] = {}
+    for rel, edit in edits.items():
+        doc = json.loads(m[f"{top}/{rel}"])
+        edit(doc)
+        docs[rel] = h.dump_json(doc)
+    if sizes:
+        return h.rebag(src, docs)
+    forged = h.members(h.rebag(src, docs, records=False))
+    stamp = json.loads(forged[f"{top}/data/run_stamp.json"])
+    for rel in stamp["records"]:
+        stamp["records"][rel] = h._sha(forged[f"{top}/data/{rel}"])
+    return h.rebag(src, {**docs, "data/run_stamp.json": h.dump_json(stamp)}, records=False)
+
+
+@pytest.mark.parametrize("case", RECORDS)
+def test_record_contradictions_are_reported(
+    case: str, valid: bytes, top: str, tmp_path: Path
+) -> None:
+    edits, wants = RECORDS[case]
+    forged = _forge(valid, top, edits, sizes=case != "log-size-in-metadata-differs")
+    rejects(h.save(forged, tmp_path), top, *wants, only=True)
+
+
+def test_drift_is_a_warning_and_a_problem_under_strict(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    forged = h.edit_record(
+        valid,
+        "data/run_metadata.json",
+        lambda d: d.update(drift=[{"name": "beta", "kind": "version"}]),
+    )
+    path = h.save(forged, tmp_path)
+    report = verify(path)
+    assert report.ok
+    assert report.warnings == ("environment drifted from the lock in 1 package(s): beta (version)",)
+    strict = verify(path, strict=True)
+    assert [(p.kind, p.message) for p in strict.problems] == [
+        ("crosscheck", "environment drifted from the lock in 1 package(s): beta (version)")
+    ]
+    assert cli(path, "--strict")[0] == 1
