@@ -162,7 +162,7 @@ def _failures(failures: Sequence[Failure]) -> str:
             f'<details id="fail-{i}"><summary>'
             f'<span class="o-{esc(f.outcome)}">{esc(f.outcome)}</span> '
             f"<code>{esc(f.nodeid)}</code>{msg}</summary>"
-            f"<pre>{ansi.to_html(text)}{note}</pre></details>"
+            f'<pre class="log">{ansi.to_html(text)}{note}</pre></details>'
         )
     if len(failures) > FAILURES_LIMIT:
         out.append(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
+
+ROWS = "#tests tbody tr:not(.spacer)"
 
 
 class Watched:
@@ -33,3 +36,16 @@ class Watched:
     def assert_quiet(self, path: Path) -> None:
         assert self.dialogs == [] and self.errors == [] and self.console == []
         assert self.requests == [path.resolve().as_uri()]
+
+    def wait_shown(self, n: int) -> None:
+        """Wait until the table says it shows `n` tests (search is debounced)."""
+        from playwright.sync_api import expect
+
+        expect(self.page.locator("#shown")).to_have_text(re.compile(f"^{n:,} of "))
+
+    def rows(self) -> list[list[str]]:
+        """The cells' text of the table rows now in the document (those in view)."""
+        rows: list[list[str]] = self.page.eval_on_selector_all(
+            ROWS, "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
+        )
+        return rows

@@ -3,17 +3,14 @@ rendered from built inputs: filter, search, hostile content, 60,000 tests, axe."
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from repro.report import html
-from tests.report.browser import Watched
+from tests.report.browser import ROWS, Watched
 from tests.report.inputs import PAYLOADS, XSS, sample_input
-
-ROWS = "#tests tbody tr:not(.spacer)"
 
 
 def _write(tmp_path: Path, n: int = 300, **kw: Any) -> tuple[Path, Any]:
@@ -25,19 +22,7 @@ def _write(tmp_path: Path, n: int = 300, **kw: Any) -> tuple[Path, Any]:
 
 def _shown(page: Watched) -> int:
     text = page.page.inner_text("#shown")
-    return int(re.match(r"([\d,]+) of", text).group(1).replace(",", ""))  # type: ignore[union-attr]
-
-
-def _wait_shown(page: Watched, n: int) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.page.locator("#shown")).to_have_text(re.compile(f"^{n:,} of "))
-
-
-def _visible_rows(page: Watched) -> list[list[str]]:
-    return page.page.eval_on_selector_all(
-        ROWS, "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
-    )
+    return int(text.split(" of ")[0].replace(",", ""))
 
 
 def test_header_counts_and_table_render(tmp_path, page):
@@ -46,7 +31,7 @@ def test_header_counts_and_table_render(tmp_path, page):
     header = page.page.inner_text("header")
     assert inp.digest in header and "intact" in header and "failed" in header
     assert _shown(page) == len(inp.tests)
-    rows = _visible_rows(page)
+    rows = page.rows()
     # Only the rows in view are in the document, in run order, with their fields.
     assert 10 < len(rows) < 100
     first = inp.tests[0]
@@ -62,7 +47,7 @@ def test_scrolling_draws_the_rows_in_view(tmp_path, page):
     from playwright.sync_api import expect
 
     expect(page.page.locator(f"{ROWS} >> nth=0")).not_to_contain_text("test_case_0")
-    names = [r[1] for r in _visible_rows(page)]
+    names = [r[1] for r in page.rows()]
     assert inp.tests[3000].nodeid in names and len(names) < 100
 
 
@@ -72,20 +57,20 @@ def test_filter_by_outcome_and_search_by_name(tmp_path, page):
     page.page.uncheck("input[name=outcome][value=passed]")
     want = [t for t in inp.tests if t.outcome != "passed"]
     assert _shown(page) == len(want)
-    assert {r[0] for r in _visible_rows(page)} <= {"failed", "skipped", "xfailed", "error"}
+    assert {r[0] for r in page.rows()} <= {"failed", "skipped", "xfailed", "error"}
 
     page.page.fill("#search", "TEST_CASE_17")  # case-insensitive substring
     want = [t for t in want if "test_case_17" in t.nodeid]
-    _wait_shown(page, len(want))
-    names = [r[1] for r in _visible_rows(page)]
-    assert 10 < len(names) < len(want) and names == [t.nodeid for t in want[: len(names)]]
+    page.wait_shown(len(want))
+    names = [r[1] for r in page.rows()]
+    assert len(names) > 10 and names == [t.nodeid for t in want[: len(names)]]
 
     page.page.check("input[name=outcome][value=passed]")
     page.page.select_option("#sort", "slow")
     matching = [t for t in inp.tests if "test_case_17" in t.nodeid]
-    _wait_shown(page, len(matching))
+    page.wait_shown(len(matching))
     slowest = sorted(matching, key=lambda t: -(t.duration or 0))  # stable: ties in run order
-    names = [r[1] for r in _visible_rows(page)]
+    names = [r[1] for r in page.rows()]
     assert names == [t.nodeid for t in slowest[: len(names)]]
 
 
@@ -96,10 +81,8 @@ def test_hostile_names_and_output_stay_inert_text(tmp_path, page):
     # Open every failure and the lock, and show the hostile rows, so all of it renders.
     page.page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
     page.page.fill("#search", "test_x.py")
-    _wait_shown(page, len(PAYLOADS))
-    assert [r[1] for r in _visible_rows(page)] == [
-        f"tests/test_x.py::test_name[{p}]" for p in PAYLOADS
-    ]
+    page.wait_shown(len(PAYLOADS))
+    assert [r[1] for r in page.rows()] == [f"tests/test_x.py::test_name[{p}]" for p in PAYLOADS]
     # No element the payloads describe exists; their text is on the page as written.
     assert page.page.locator("img, iframe, object, embed, svg[onload], [onerror]").count() == 0
     assert page.page.locator("script").count() == 2
@@ -125,12 +108,12 @@ def test_sixty_thousand_tests_stay_small_and_interactive(tmp_path, page, record_
     size = path.stat().st_size
     seconds = page.open(path)
     page.page.fill("#search", "test_case_5999")
-    _wait_shown(page, 11)
+    page.wait_shown(11)
     record_property("report_bytes_60k", size)
     record_property("report_load_seconds_60k", round(seconds, 3))
     print(f"60,000-test report: {size / 1e6:.1f} MB, interactive after {seconds:.2f} s")
     assert size < 20_000_000
-    assert len(_visible_rows(page)) == 11
+    assert len(page.rows()) == 11
 
 
 def test_page_passes_axe(tmp_path, page):

@@ -81,7 +81,9 @@
   }
   function draw() {
     var first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - EXTRA);
-    var last = Math.min(view.length, first + Math.ceil(scroller.clientHeight / ROW) + 2 * EXTRA);
+    // The box grows with its rows up to 70% of the window: size the first draw by the window.
+    var height = Math.max(scroller.clientHeight, window.innerHeight);
+    var last = Math.min(view.length, first + Math.ceil(height / ROW) + 2 * EXTRA);
     var key = first + ":" + last;
     if (key === drawn) return;
     drawn = key;
