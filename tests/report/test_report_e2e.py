@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FAILING, run_repro, write_project
+from tests.conftest import CRASHING, FAILING, run_repro, write_project
 from tests.report.inputs import PAYLOADS, XSS
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img" / "report.png"
@@ -125,6 +125,34 @@ def test_a_bundle_that_fails_verification_is_reported_as_such(hostile, tmp_path,
     page.open(out)
     assert "FAIL" in page.page.inner_text("header .verdict")
     assert wrong in page.page.inner_text("header .problems")
+
+
+def test_a_run_that_died_shows_its_test_in_flight_and_cuts_its_long_log(tmp_path, page):
+    loud = {
+        "tests/test_a_loud.py": """
+            def test_loud():
+                for i in range(3000):
+                    print("line", i)
+        """
+    }
+    proj = write_project(tmp_path / "proj", {**loud, **CRASHING})
+    run = run_repro("run", "--project", proj, "-q", "--", "-s")
+    assert run.returncode == 1, run.stderr
+    out = tmp_path / "died.html"
+    res = run_repro(
+        "report", proj / "outputs" / "latest", "-o", out, "--log-limit", "8192", "--json"
+    )
+    assert res.returncode == 0 and json.loads(res.stdout)["status"] == "crashed"
+    page.open(out)
+    in_flight = "tests/test_crash.py::test_third"
+    page.page.uncheck("input[name=outcome][value=passed]")
+    page.wait_shown(1)
+    assert page.rows()[0][:2] == ["running", in_flight]
+    assert in_flight in page.page.inner_text("#failures-h ~ *")
+    log = page.page.locator("section[aria-labelledby=logs-h] pre.log").first.inner_text()
+    size = (proj / "outputs" / "latest" / "logs" / "pytest_output.txt").stat().st_size
+    assert size > 8192 and f"of {size:,} bytes" in log and "bytes cut here" in log
+    assert "line 0\n" in log and "about to die" in log and "line 1500\n" not in log
 
 
 def test_report_errors_are_one_line(tmp_path):
