@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Iterator
 
 from repro import layout
+from repro.errors import UsageError
 from repro.model import Drift, Outcome, Results
 from repro.reader import Bundle
 from repro.report.data import Excerpt, Failure, ReportInput, TestRow, Verdict
@@ -145,6 +146,13 @@ def _excerpt(b: Bundle, rel: str, limit: int) -> Excerpt | None:
     size = b.files.get(rel)
     if size is None:
         return None
+    try:
+        return _read_excerpt(b, rel, size, limit)
+    except UsageError as exc:  # the reader refuses a file that failed verification
+        return Excerpt(rel, b"", b"", size, withheld=exc.message)
+
+
+def _read_excerpt(b: Bundle, rel: str, size: int, limit: int) -> Excerpt:
     if size <= limit:
         data, total = b.read(rel, limit)
         return Excerpt(rel, data, b"", total)

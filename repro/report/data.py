@@ -48,10 +48,11 @@ class Excerpt:
     head: bytes
     tail: bytes
     total: int
+    withheld: str = ""  # why nothing is shown: the verifier found the file at fault
 
     @property
     def cut(self) -> bool:
-        return len(self.head) + len(self.tail) < self.total
+        return not self.withheld and len(self.head) + len(self.tail) < self.total
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,23 @@ def test_a_run_that_died_shows_its_test_in_flight_and_cuts_its_long_log(tmp_path
     assert "line 0\n" in log and "about to die" in log and "line 1500\n" not in log
 
 
+def test_a_tampered_log_is_withheld_and_the_rest_still_shown(hostile, tmp_path, page):
+    from tests import hostile as h
+
+    rel = "data/logs/pytest_output.txt"
+    bad = h.save(h.flip_byte(Path(hostile["bundle"]), rel), tmp_path, sidecar=False)
+    out = tmp_path / "tampered.html"
+    res = run_repro("report", bad, "-o", out)
+    assert res.returncode == 1, res.stderr
+    page.open(out)
+    assert "FAIL" in page.page.inner_text("header .verdict")
+    assert rel in page.page.inner_text("header .problems")
+    logs = page.page.inner_text("section[aria-labelledby=logs-h]")
+    assert "Not shown:" in logs and "failed verification" in logs
+    assert "coloured by the test" in logs  # stdout.log is intact and shown
+    page.wait_shown(len(PAYLOADS) + 6)
+
+
 def test_report_errors_are_one_line(tmp_path):
     res = run_repro("report", tmp_path / "missing.zip", "-o", tmp_path / "x.html")
     assert res.returncode == 2 and res.stderr.startswith("repro: error: ")
