@@ -18,7 +18,15 @@ from enum import Enum
 from typing import Final
 
 
-class Role(str, Enum):
+class TextEnum(str, Enum):
+    """A closed set of strings that prints as its value (`f"{Status.PASSED}"` is `passed` on
+    every Python, where a plain str-mixin Enum prints `Status.PASSED` from 3.12 on)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Role(TextEnum):
     """What a payload file is for, as repro-bundle.json lists it."""
 
     RECORD = "record"
@@ -29,7 +37,7 @@ class Role(str, Enum):
     OTHER = "other"
 
 
-class SchemaName(str, Enum):
+class SchemaName(TextEnum):
     ENV = "env"
     LOCK = "lock"
     MANIFEST = "manifest"

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from repro.layout import Role
+from repro.layout import Role, TextEnum
 
 
-class Status(str, Enum):
+class Status(TextEnum):
     """How a run ended (run_stamp.json / run_metadata.json `status`)."""
 
     PASSED = "passed"
@@ -34,7 +34,7 @@ class Status(str, Enum):
     ERROR = "error"
 
 
-class Outcome(str, Enum):
+class Outcome(TextEnum):
     """One finished test's outcome (the keys of run_metadata.json `counts`)."""
 
     PASSED = "passed"
@@ -45,18 +45,18 @@ class Outcome(str, Enum):
     XPASSED = "xpassed"
 
 
-class Phase(str, Enum):
+class Phase(TextEnum):
     SETUP = "setup"
     CALL = "call"
     TEARDOWN = "teardown"
 
 
-class LockKind(str, Enum):
+class LockKind(TextEnum):
     PIP_COMPILE = "pip-compile"
     SNAPSHOT = "snapshot"
 
 
-class DriftKind(str, Enum):
+class DriftKind(TextEnum):
     MISSING = "missing"  # locked, not installed
     VERSION = "version"  # installed at another version
     EXTRA = "extra"  # installed, not locked
@@ -598,6 +598,7 @@ __all__ = [
     "StampLock",
     "Status",
     "TestResult",
+    "TextEnum",
     "Timeout",
     "Unhashable",
     "normalize_name",

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from repro import __version__, capture, envinfo, junit, layout, records, results
-from repro.errors import EXIT_BAD, EXIT_INTERRUPTED, EXIT_OK, EnvironmentProblem, UsageError
+from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
+from repro.model import LockRecord
 from repro.redact import DEFAULT_ENV_ALLOW
+from repro.status import classify, exit_code_for
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_pytest_plugin"
 PLUGIN_NAME = "repro_results_plugin"
@@ -68,52 +70,6 @@ def new_run_id(now: float | None = None) -> str:
     """UTC time to the second plus 24 random bits: sortable, unique under concurrency."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[str, str]:
-    """Final status from exit code + signal + whether pytest finished its session.
-
-    The exit code alone lies: `os._exit(1)` looks like "tests failed".
-    """
-    rc = cap.returncode
-    if cap.timed_out:
-        return "timed-out", f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
-    if cap.interrupted:
-        return "interrupted", "interrupted by the user"
-    if cap.signal is not None:
-        kind = "killed" if cap.signal in ("SIGKILL", "SIGTERM") else "crashed"
-        where = f" during {res.in_flight}" if res.in_flight else ""
-        return kind, f"pytest was ended by {cap.signal}{where}"
-    if not res.session_started:
-        return "error", f"pytest stopped before starting a session (exit code {rc})"
-    if not res.session_finished:
-        where = f" during {res.in_flight}" if res.in_flight else ""
-        return "crashed", f"pytest exited with code {rc}{where} without finishing its session"
-    if res.exitstatus != rc:
-        return "crashed", f"pytest finished with {res.exitstatus} but the process exited with {rc}"
-    if rc == 0:
-        return "passed", "all tests passed"
-    if rc == 1:
-        return "failed", "some tests failed"
-    if rc == 5:
-        return "no-tests", "no tests were collected"
-    if res.collect_errors:
-        n = len(res.collect_errors)
-        return "error", f"{n} error{'s' if n > 1 else ''} during collection"
-    names = {
-        2: "pytest was interrupted",
-        3: "pytest hit an internal error",
-        4: "pytest usage error",
-    }
-    return "error", names.get(rc, f"pytest exited with code {rc}")
-
-
-def exit_code_for(status: str) -> int:
-    if status == "passed":
-        return EXIT_OK
-    if status == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_BAD
 
 
 def _prepare(outputs: Path) -> tuple[str, Path]:
@@ -342,22 +298,22 @@ def _include_lock(
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Copy the lock (and its record, and pylock.toml) into the run; compare it with
     what the test interpreter has installed."""
-    shutil.copyfile(lock_path, staging / "requirements.lock")
-    pylock = lock_path.with_name("pylock.toml")
+    shutil.copyfile(lock_path, staging / layout.LOCK_FILE)
+    pylock = lock_path.with_name(layout.PYLOCK)
     if pylock.is_file():
-        shutil.copyfile(pylock, staging / "pylock.toml")
+        shutil.copyfile(pylock, staging / layout.PYLOCK)
     lock_record = lock_path.with_name(lock_path.name + ".json")
     text = lock_path.read_text()
     # A lock made without repro has no record: its hashes say which kind it is.
     kind = "pip-compile" if "--hash=sha256:" in text else "snapshot"
     record = _lock_record(lock_record)
     if record is not None:
-        shutil.copyfile(lock_record, staging / "lock.json")
-        kind = record["kind"]
+        shutil.copyfile(lock_record, staging / layout.LOCK_RECORD)
+        kind = LockRecord.from_json(record).kind.value
     info = {
-        "path": "requirements.lock",
+        "path": layout.LOCK_FILE,
         "kind": kind,
-        "sha256": sha256_file(staging / "requirements.lock")[0],
+        "sha256": sha256_file(staging / layout.LOCK_FILE)[0],
     }
     return info, drift(parse_lock(text), probe["packages"], ignore)
 

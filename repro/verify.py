@@ -547,6 +547,10 @@ def _verify_folder(ctx: _Ctx, expect: str | None, strict: bool) -> tuple[VerifyR
     same records, schemas and cross-checks, against what its files hash to now."""
     if expect is not None:
         ctx.bad("digest", None, "a run folder has no digest to compare with --expect (pack it)")
+    if not (ctx.path / layout.RUN_STAMP).is_file():
+        # Not a run folder (outputs/, a project): nothing to hash through.
+        ctx.bad("missing", layout.RUN_STAMP, "not a run folder: it has no run_stamp.json")
+        return ctx.report(), Contents()
     hashes: dict[str, str] = {}
     sizes: dict[str, int] = {}
     for rel, full in _folder_files(ctx):

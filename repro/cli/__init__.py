@@ -9,7 +9,16 @@ stays fast.
 
 from __future__ import annotations
 
-from repro.cli import bundle, lock, pack, report, run, verify  # noqa: F401  (registers the commands)
+from repro.cli import (  # noqa: F401  (registers the commands)
+    bundle,
+    diff,
+    lock,
+    pack,
+    report,
+    run,
+    show,
+    verify,
+)
 from repro.cli.app import main
 
 __all__ = ["main"]

@@ -56,8 +56,12 @@ def test_verify_reports_each_bundle(cli, valid_bundle, tmp_path):
     res = cli("verify", valid_bundle, junk)
     assert res.exit_code == 1
     lines = res.stdout.splitlines()
-    assert re.fullmatch(rf"OK {re.escape(str(valid_bundle))} sha256:[0-9a-f]{{64}}", lines[0])
-    assert lines[1] == f"FAIL {junk}"
+    assert re.fullmatch(
+        r"OK \(intact\)  tests: failed, 1 passed, 1 failed, 1 skipped, 1 xfailed  "
+        rf"sha256:[0-9a-f]{{64}}  {re.escape(str(valid_bundle))}",
+        lines[0],
+    )
+    assert lines[1] == f"FAIL (not intact)  tests: unknown  {junk}"
     assert "not a zip file" in lines[2]
     res = cli("verify", valid_bundle, "--json")
     report = json.loads(res.stdout)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from repro.cli import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-COMMANDS = ("", "lock", "run", "pack", "bundle", "verify", "report")
+COMMANDS = ("", "lock", "run", "pack", "bundle", "verify", "show", "diff", "report")
 
 
 def render() -> str:

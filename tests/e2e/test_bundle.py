@@ -34,7 +34,7 @@ def test_passing_suite_bundles_and_verifies(project, cli):
 
     ver = cli("verify", bundle, "--expect", out["digest"])
     assert ver.exit_code == 0, ver.stdout
-    assert ver.stdout.strip() == f"OK {bundle} {out['digest']}"
+    assert ver.stdout.strip() == f"OK (intact)  tests: passed, 2 passed  {out['digest']}  {bundle}"
 
     meta = json.loads(_member(bundle, "run_metadata.json"))
     assert meta["counts"]["passed"] == 2 and meta["status"] == "passed"

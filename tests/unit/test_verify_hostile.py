@@ -89,7 +89,8 @@ def rejects(path: Path, top: str, *wants: Want, only: bool = False) -> VerifyRep
 
     code, lines = cli(path)
     assert code == 1
-    assert lines[0] == f"FAIL {path}"
+    assert lines[0].startswith("FAIL (not intact)  tests: ")
+    assert lines[0].endswith(f"  {printable(str(path))}")
     shown = [line for line in lines[1:] if line.startswith("  - [")]
     assert len(shown) == len(report.problems)  # one line each: nothing split or forged
     assert all(line.startswith(("  - [", "  warning: ")) for line in lines[1:])
@@ -99,6 +100,12 @@ def rejects(path: Path, top: str, *wants: Want, only: bool = False) -> VerifyRep
         found = [line[len(head) :] for line in shown if line.startswith(head)]
         assert any(re.search(w.pattern, msg) for msg in found), (head, shown)
     return report
+
+
+def _counts(report: VerifyReport) -> str:
+    """The counts of the valid bundle's failing suite, as the verdict line lists them."""
+    assert report.counts is not None
+    return ", ".join(f"{n} {o.value}" for o, n in report.counts.items() if n)
 
 
 def save(out: Path, case: str, data: bytes) -> Path:
@@ -126,7 +133,8 @@ def test_a_forger_who_recomputes_everything_gets_a_valid_bundle(valid: bytes, ou
     assert report.ok, report.problems
     assert report.digest == h.digest_of(path) != h.digest_of(valid)
     code, lines = cli(path, "--expect", str(report.digest))
-    assert code == 0 and lines == [f"OK {path} {report.digest}"]
+    assert code == 0 and len(lines) == 1
+    assert lines[0] == f"OK (intact)  tests: failed, {_counts(report)}  {report.digest}  {path}"
 
 
 def test_the_bomb_is_real(valid: bytes) -> None:
@@ -207,7 +215,8 @@ def test_expect_wrong_digest_fails(valid_bundle: Path) -> None:
     wrong = "sha256:" + "0" * 64
     code, lines = cli(valid_bundle, "--expect", wrong)
     assert code == 1
-    assert lines[0] == f"FAIL {valid_bundle}"
+    assert lines[0].startswith("FAIL (not intact)  tests: failed, ")
+    assert lines[0].endswith(f"  {valid_bundle}")
     assert any(line.startswith("  - [digest] ") and wrong in line for line in lines)
 
 
@@ -216,7 +225,9 @@ def test_expect_digest_from_sidecar_passes(valid_bundle: Path) -> None:
     digest = re.search(r"^# repro content digest: (sha256:[0-9a-f]{64})$", sidecar, re.M)
     assert digest is not None
     code, lines = cli(valid_bundle, "--expect", digest.group(1))
-    assert code == 0 and lines == [f"OK {valid_bundle} {digest.group(1)}"]
+    assert code == 0 and len(lines) == 1
+    assert lines[0].startswith("OK (intact)  tests: failed, ")
+    assert lines[0].endswith(f"  {digest.group(1)}  {valid_bundle}")
 
 
 def test_expect_digest_from_report_passes(valid_bundle: Path) -> None:
@@ -601,11 +612,12 @@ def test_verify_never_writes(
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr == ""
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith(f"OK {valid_bundle} sha256:")
-    assert [line.split(" ", 1)[1] for line in lines if line.startswith("FAIL ")] == list(
+    assert lines[0].startswith("OK (intact)  tests: failed, ")
+    assert lines[0].endswith(f"  {valid_bundle}")
+    assert [line.rsplit("  ", 1)[1] for line in lines if line.startswith("FAIL ")] == list(
         map(str, paths[1:])
     )
-    assert all(line.startswith(("OK ", "FAIL ", "  - [", "  warning: ")) for line in lines)
+    assert all(line.startswith(("OK (", "FAIL (", "  - [", "  warning: ")) for line in lines)
     assert _snapshot(folder, valid_bundle.parent) == before
     assert _snapshot(*(root / d for d in ("cwd", "home", "tmp"))) == {}
 

@@ -1,0 +1,71 @@
+"""`repro show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from repro.cli.app import CONTEXT, emit_json, handle_errors, main
+from repro.cli.options import opt_json
+from repro.errors import UsageError
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--failed", "failed_only", is_flag=True, help="Only the verdict and what failed.")
+@click.option(
+    "--test", "test_id", default=None, metavar="ID", help="One test in full (an id or its tail)."
+)
+@click.option("--expect", default=None, metavar="DIGEST", help="The digest the bundle must have.")
+@opt_json
+@handle_errors
+def show(
+    bundle: Path, failed_only: bool, test_id: str | None, expect: str | None, as_json: bool
+) -> None:
+    """Show what a bundle (or run folder) holds, after verifying it.
+
+    The verdict and digest first; then what ran (command, commit, when, how
+    long), where (Python, OS, CPUs), the status and counts, each failure and
+    error with the first lines of its traceback, the test in flight if the run
+    died, the slowest tests, and the lock with any drift.
+
+    Exits 0 when the bundle is intact, 1 when it is not (what could still be
+    read is shown either way).
+
+    \b
+    Example:
+      repro show outputs/bundles/repro-20261202T094721Z-7b62a6-92edb686a252.zip --failed
+      repro show outputs/latest --test test_parser.py::test_empty
+    """
+    import sys
+
+    from repro.cli.show_text import render, render_test
+    from repro.cli.style import echo_lines, for_stream
+    from repro.errors import EXIT_BAD
+    from repro.reader import open_bundle
+    from repro.show import build, candidates, find_test
+
+    opened = open_bundle(bundle, expect=expect)
+    view = build(opened)
+    style = for_stream()
+    if test_id is not None:
+        test = find_test(opened, test_id)
+        if test is None:
+            near = candidates(opened, test_id)
+            hint = f"did you mean: {', '.join(near)}" if near else "list them with --json"
+            raise UsageError(f"no single test named {test_id!r} in {bundle}", hint=hint)
+        if as_json:
+            from repro.model import to_jsonable
+
+            emit_json({"verdict": view.verdict.to_json(), "test": to_jsonable(test)})
+        else:
+            echo_lines(render(view, style, failed_only=True)[:1] + render_test(test, style), style)
+    elif as_json:
+        doc = view.to_json()
+        if failed_only:
+            doc = {k: doc[k] for k in ("verdict", "problems", "failures", "in_flight")}
+        emit_json(doc)
+    else:
+        echo_lines(render(view, style, failed_only=failed_only), style)
+    sys.exit(0 if view.verdict.intact else EXIT_BAD)

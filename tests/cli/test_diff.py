@@ -1,0 +1,136 @@
+"""`repro diff` on two real runs of one project before and after a change."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from repro.compare import compare
+from repro.model import Counts, Outcome, Results, TestResult
+from repro.reader import open_bundle
+from tests import hostile as h
+from tests.cli.conftest import TwoRuns
+
+APP = "tests/test_app.py"
+
+
+def test_per_test_changes_durations_commit_and_exit_1(cli, two_runs: TwoRuns) -> None:
+    res = cli("diff", "--json", two_runs.before, two_runs.after)
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert doc["same_outcomes"] is False
+    kinds = {t["id"].split("::")[1]: (t["kind"], t["before"], t["after"]) for t in doc["tests"]}
+    assert kinds == {
+        "test_breaks": ("now-failing", "passed", "failed"),
+        "test_heals": ("now-passing", "failed", "passed"),
+        "test_goes_away": ("missing", "passed", None),
+        "test_arrives": ("new", None, "passed"),
+    }
+    (slower,) = doc["durations"]
+    assert slower["id"] == f"{APP}::test_slows"
+    assert slower["after"] > 0.5 and slower["after"] > 2 * slower["before"]
+    commit = {c["name"]: (c["before"], c["after"]) for c in doc["commit"]}
+    assert commit == {"commit": two_runs.commits}
+    assert doc["status"] is None  # failed both times
+    assert doc["a"]["verdict"]["intact"] and doc["b"]["verdict"]["intact"]
+
+
+def test_text_lists_each_kind_of_change(cli, two_runs: TwoRuns) -> None:
+    res = cli("diff", two_runs.before, two_runs.after_dir)
+    assert res.exit_code == 1
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("A  OK (intact)  tests: failed")
+    assert any(line.startswith("B  OK (intact, not packed)  tests: failed") for line in lines)
+    assert "tests    1 now failing, 1 now passing, 1 missing in B, 1 new in B" in lines
+    at = lines.index("Tests now failing (1)")
+    assert lines[at + 1 : at + 3] == [f"  {APP}::test_breaks", "    passed -> failed"]
+    assert "Durations changed more than 2x and 0.5 s (1)" in lines
+    assert "packages same" in lines and "env      same" in lines
+    assert lines[-1] == "Outcomes differ."
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_same_run_twice_has_the_same_outcomes(cli, two_runs: TwoRuns) -> None:
+    res = cli("diff", two_runs.after, two_runs.after_dir)
+    assert res.exit_code == 0, res.stdout
+    assert res.stdout.splitlines()[-1] == "Same outcomes."
+    assert "tests    every test has the same outcome" in res.stdout
+
+
+def test_packages_added_removed_and_changed(cli, two_runs: TwoRuns, tmp_path: Path) -> None:
+    data = two_runs.after.read_bytes()
+
+    def edit(env: dict) -> None:
+        pkgs = [p for p in env["packages"] if p["name"].lower() != "click"]
+        for p in pkgs:
+            if p["name"].lower() == "pytest":
+                p["version"] = "0.0.1"
+        env["packages"] = [*pkgs, {"name": "Left_Pad", "version": "1.0"}]
+        env["python"]["version"] = "3.99.0"
+
+    path = h.save(h.edit_record(data, "data/env.json", edit), tmp_path)
+    res = cli("diff", "--json", two_runs.after, path)
+    assert res.exit_code == 0  # the tests' outcomes are the same
+    doc = json.loads(res.stdout)
+    changes = {p["name"].lower(): (p["before"], p["after"]) for p in doc["packages"]}
+    assert changes["left_pad"] == (None, "1.0")
+    assert changes["click"][1] is None and changes["click"][0]
+    assert changes["pytest"][1] == "0.0.1"
+    assert len(changes) == 3
+    env = {c["name"]: c["after"] for c in doc["env"]}
+    assert env["python"].endswith(" 3.99.0")
+    text = cli("diff", two_runs.after, path).stdout.splitlines()
+    assert "packages 1 changed, 1 added, 1 removed" in text and "  + Left_Pad 1.0" in text
+
+
+def test_a_bundle_that_is_not_intact_never_compares_the_same(
+    cli, two_runs: TwoRuns, tmp_path: Path
+) -> None:
+    broken = h.save(h.flip_byte(two_runs.after.read_bytes()), tmp_path)
+    res = cli("diff", two_runs.after, broken)
+    assert res.exit_code == 1
+    assert "B  FAIL (not intact)" in res.stdout
+    assert res.stdout.splitlines()[-1] == "Not comparable as evidence: a bundle is not intact."
+
+
+def test_missing_bundle_is_a_usage_error(cli, two_runs: TwoRuns, tmp_path: Path) -> None:
+    res = cli("diff", two_runs.after, tmp_path / "nope.zip")
+    assert res.exit_code == 2 and res.stderr.startswith("repro: error: no such bundle")
+
+
+def test_sixty_thousand_tests_compare_in_well_under_a_second(two_runs: TwoRuns) -> None:
+    """The per-test comparison itself; reading two such bundles is measured in
+    docs/design.md (about 1 s for two 50,000-test bundles)."""
+    base = open_bundle(two_runs.after)
+    assert base.results is not None
+    n = 60_000
+    outcomes = [Outcome.PASSED] * n
+    a_tests = tuple(TestResult(f"t.py::test_{i}", o, 0.01) for i, o in enumerate(outcomes))
+    b_tests = tuple(
+        TestResult(t.id, Outcome.FAILED if i % 1000 == 0 else t.outcome, 0.01)
+        for i, t in enumerate(a_tests)
+    )
+
+    def results(tests: tuple[TestResult, ...]) -> Results:
+        return Results(
+            tests=tests,
+            counts=Counts.of([t.outcome for t in tests if t.outcome]),
+            in_flight=None,
+            collect_errors=(),
+            session_started=True,
+            session_finished=True,
+            exitstatus=1,
+            collected=n,
+            pytest_version=None,
+            plugins=(),
+        )
+
+    from dataclasses import replace
+
+    a, b = replace(base, results=results(a_tests)), replace(base, results=results(b_tests))
+    started = time.perf_counter()
+    c = compare(a, b)
+    elapsed = time.perf_counter() - started
+    assert len(c.tests) == n // 1000 and not c.same_outcomes
+    assert elapsed < 1.0, elapsed
