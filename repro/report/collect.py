@@ -16,6 +16,7 @@ from repro.model import Drift, Outcome, Results
 from repro.reader import Bundle
 from repro.report.data import Excerpt, Failure, ReportInput, TestRow, Verdict
 from repro.report.svg import fmt_seconds
+from repro.verdict import verdict
 
 # Outcomes whose text the report gives in full.
 SHOWN = (Outcome.FAILED, Outcome.ERROR, Outcome.XPASSED)
@@ -28,12 +29,15 @@ TAIL_READ_LIMIT = 64 << 20
 def report_input(b: Bundle, *, log_limit: int = LOG_LIMIT) -> ReportInput:
     md = b.metadata
     counts = md.counts if md else (b.results.counts if b.results else None)
+    said = verdict(b.report)
     return ReportInput(
         title=b.path.name,
         verdict=Verdict(
-            intact=b.ok,
+            intact=said.intact,
             problems=tuple(str(p) for p in b.report.problems),
             warnings=tuple(b.report.warnings),
+            integrity=said.integrity,
+            line=said.line(),
         ),
         digest=b.digest,
         run_id=b.run_id or "unknown",

@@ -18,6 +18,8 @@ class Verdict:
     intact: bool
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    integrity: str = ""  # "intact", "intact, not packed", "not intact"
+    line: str = ""  # the one-line verdict every command prints (repro.verdict)
 
 
 @dataclass(frozen=True)

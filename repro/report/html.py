@@ -105,11 +105,9 @@ def _facts(facts: Iterable[tuple[str, str]]) -> str:
 
 def _header(inp: ReportInput) -> str:
     v = inp.verdict
-    integrity = (
-        '<span class="badge good">intact</span>'
-        if v.intact
-        else '<span class="badge bad">FAIL</span>'
-    )
+    integrity_word = v.integrity or ("intact" if v.intact else "not intact")
+    word = f"{'OK' if v.intact else 'FAIL'} ({integrity_word})"
+    integrity = f'<span class="badge {"good" if v.intact else "bad"}">{esc(word)}</span>'
     cls = "good" if inp.status == "passed" else "bad"
     problems = "".join(f"<li>{esc(p)}</li>" for p in v.problems)
     warnings = "".join(f"<li>{esc(w)}</li>" for w in v.warnings)
@@ -123,6 +121,7 @@ def _header(inp: ReportInput) -> str:
         f"<span>run: <code>{esc(inp.run_id)}</code></span></div>"
         + (f'<ul class="problems" aria-label="Verify problems">{problems}</ul>' if problems else "")
         + (f'<ul class="warn" aria-label="Verify warnings">{warnings}</ul>' if warnings else "")
+        + (f'<p class="mono" id="verdict-line">{esc(v.line)}</p>' if v.line else "")
         + _facts(inp.run_facts)
     )
 
