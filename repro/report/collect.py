@@ -52,7 +52,7 @@ def report_input(b: Bundle, *, log_limit: int = LOG_LIMIT) -> ReportInput:
         lock_kind=b.stamp.lock.kind.value if b.stamp and b.stamp.lock else None,
         lock=_excerpt(b, b.stamp.lock.path, log_limit) if b.stamp and b.stamp.lock else None,
         drift=tuple(_drift(d) for d in (md.drift or ())) if md else (),
-        logs=tuple(x for rel in _logs(b) if (x := _excerpt(b, rel, log_limit))),
+        logs=tuple(_logs(b, log_limit)),
     )
 
 
@@ -139,11 +139,26 @@ def _drift(d: Drift) -> str:
     return f"{d.name}: {d.kind.value}{versions}"
 
 
-def _logs(b: Bundle) -> Iterator[str]:
-    # The interleaved output first: it is what the terminal showed.
-    for rel in (layout.LOG_COMBINED, layout.LOG_STDOUT, layout.LOG_STDERR):
-        if rel in b.files:
-            yield rel
+def _logs(b: Bundle, limit: int) -> Iterator[Excerpt]:
+    """The interleaved output first (what the terminal showed), then each stream; a stream
+    identical to it (stdout, when nothing went to stderr) is named, not shown twice."""
+    files = b.metadata.files if b.metadata else {}
+    combined = _excerpt(b, layout.LOG_COMBINED, limit)
+    if combined is not None:
+        yield combined
+    for rel in (layout.LOG_STDOUT, layout.LOG_STDERR):
+        ref = files.get(rel)
+        if (
+            combined
+            and not combined.omitted
+            and ref
+            and ref.size
+            and ref == files.get(combined.name)
+        ):
+            same = f"identical to {combined.name} above (same sha256)"
+            yield Excerpt(rel, b"", b"", ref.size, omitted=same)
+        elif (x := _excerpt(b, rel, limit)) is not None:
+            yield x
 
 
 def _excerpt(b: Bundle, rel: str, limit: int) -> Excerpt | None:
@@ -153,7 +168,7 @@ def _excerpt(b: Bundle, rel: str, limit: int) -> Excerpt | None:
     try:
         return _read_excerpt(b, rel, size, limit)
     except UsageError as exc:  # the reader refuses a file that failed verification
-        return Excerpt(rel, b"", b"", size, withheld=exc.message)
+        return Excerpt(rel, b"", b"", size, omitted=exc.message)
 
 
 def _read_excerpt(b: Bundle, rel: str, size: int, limit: int) -> Excerpt:

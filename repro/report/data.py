@@ -50,11 +50,13 @@ class Excerpt:
     head: bytes
     tail: bytes
     total: int
-    withheld: str = ""  # why nothing is shown: the verifier found the file at fault
+    # Why the text is not shown at all: the verifier found the file at fault, or it is a
+    # byte-for-byte copy of a log shown above.
+    omitted: str = ""
 
     @property
     def cut(self) -> bool:
-        return not self.withheld and len(self.head) + len(self.tail) < self.total
+        return not self.omitted and len(self.head) + len(self.tail) < self.total
 
 
 @dataclass(frozen=True)

@@ -205,8 +205,8 @@ def _log(x: Excerpt) -> str:
 
 def _excerpt(x: Excerpt, *, colour: bool) -> str:
     """The text of `x`, cut at whole lines where the middle is missing, with a note."""
-    if x.withheld:
-        return f'<span class="cut" role="note">Not shown: {esc(x.withheld)}</span>'
+    if x.omitted:
+        return f'<span class="cut" role="note">Not shown: {esc(x.omitted)}</span>'
     render = ansi.to_html if colour else (lambda s: esc(s))
     head = x.head.decode("utf-8", errors="replace")
     if not x.cut:

@@ -52,3 +52,8 @@ def test_output_holds_no_markup_but_the_spans_and_keeps_the_visible_text(text):
     visible = html.unescape(bare)
     it = iter(text.replace("\r", "\n"))
     assert all(ch in it for ch in visible)
+
+
+def test_neighbouring_runs_of_one_style_share_a_span():
+    dots = "\x1b[32m.\x1b[0m" * 1000 + "\x1b[32m\x1b[0m\x1b[31mF\x1b[0m"
+    assert to_html(dots) == '<span class="f2">' + "." * 1000 + '</span><span class="f1">F</span>'
