@@ -108,7 +108,7 @@ def test_log_keeps_pytest_colours_as_styles_not_markup(hostile, page):
     # Nothing went to stderr, so stdout.log is pytest_output.txt again: named, not repeated.
     logs = page.page.text_content("section[aria-labelledby=logs-h]") or ""
     assert "logs/stdout.log" in logs and "identical to logs/pytest_output.txt" in logs
-    assert logs.count("coloured by the test") == 1
+    assert logs.count("test session starts") == 1
 
 
 def test_report_of_the_run_folder_matches_the_bundles_tests(hostile, tmp_path):
