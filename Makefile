@@ -5,7 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean
+.PHONY: repro test lint format bench clean conformance-venvs
+
+# pytest 7.4, 8.x and 9.x with the plugins real suites use, for tests/conformance:
+# filled here, at install time, so the tests never reach a package index.
+CONFORMANCE := .venv-conformance
+CONFORMANCE_STAMPS := $(foreach v,7.4 8 9,$(CONFORMANCE)/pytest-$(v)/.installed)
+
+$(CONFORMANCE)/pytest-%/.installed: tests/conformance/requirements-pytest%.txt
+	@test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+conformance-venvs: $(CONFORMANCE_STAMPS)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) lint $(CONFORMANCE_STAMPS)
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
@@ -31,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) outputs/runs outputs/bundles outputs/latest
+	rm -rf $(VENV) $(CONFORMANCE) outputs/runs outputs/bundles outputs/latest

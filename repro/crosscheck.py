@@ -8,8 +8,10 @@ fault (`data/run_metadata.json`), or None for the bundle as a whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from repro import layout
 from repro.junit import JUnitCounts
@@ -33,7 +35,8 @@ class Evidence:
     hashes: Mapping[str, str]  # bag path -> sha256
     sizes: Mapping[str, int]  # bag path -> size
     results: Results | None  # None when results.jsonl is missing or unreadable
-    junit: JUnitCounts | None
+    junit: JUnitCounts | None  # what junit.xml holds
+    junit_expected: JUnitCounts | None  # the cases results.jsonl implies, as pytest writes them
 
 
 STAMP = layout.payload(layout.RUN_STAMP)
@@ -47,8 +50,9 @@ def check_run(ev: Evidence) -> list[Finding]:
         *_stamp_agrees(ev.stamp, ev.metadata),
         *_status_agrees(ev.metadata),
         *_quoted_hashes(ev),
+        *_python_agrees(ev.metadata),
         *_results_agree(ev.metadata, ev.results),
-        *_junit_agrees(ev.metadata, ev.junit),
+        *_junit_agrees(ev.junit, ev.junit_expected),
     ]
 
 
@@ -77,8 +81,26 @@ def _status_agrees(meta: RunMetadata) -> list[Finding]:
         out.append(Finding(META, f"status {status.value} with exit code 0"))
     if status is Status.TIMED_OUT and not meta.kill_sequence:
         out.append(Finding(META, "status timed-out but no kill sequence recorded"))
-    if meta.counts.total != meta.tests_total:
-        out.append(Finding(META, "counts do not add up to tests_total"))
+    return out
+
+
+_ASKED = re.compile(r"(?:^|python)(\d+\.\d+)(?:\.exe)?$")
+
+
+def _python_agrees(meta: RunMetadata) -> list[Finding]:
+    """Configured versus actual: the Python asked for, probed, and that ran pytest."""
+    ran = meta.python_ran
+    if ran is None:
+        return []  # a record from before repro recorded it
+    out = []
+    if ran.pytest is not None and ran.probe != ran.pytest:
+        out.append(
+            Finding(META, f"Python {ran.probe} was probed but pytest ran under {ran.pytest}")
+        )
+    asked = _ASKED.search(PurePath(meta.python).name)
+    actual = ran.pytest if ran.pytest is not None else ran.probe
+    if asked and actual is not None and not (actual + ".").startswith(asked[1] + "."):
+        out.append(Finding(META, f"--python asked for Python {asked[1]} but {actual} ran"))
     return out
 
 
@@ -115,6 +137,16 @@ def _results_agree(meta: RunMetadata, res: Results | None) -> list[Finding]:
                 f"counts {meta.counts.as_dict()} differ from results.jsonl {res.counts.as_dict()}",
             )
         )
+    if meta.counts_source is not None and meta.counts_source != res.counts_source:
+        out.append(Finding(META, "counts_source differs from results.jsonl"))
+    if res.finished != meta.tests_total:
+        out.append(
+            Finding(
+                META,
+                f"tests_total {meta.tests_total} differs from the "
+                f"{res.finished} finished tests in results.jsonl",
+            )
+        )
     if res.order != meta.order:
         out.append(Finding(META, "test order differs from results.jsonl"))
     if res.in_flight != meta.in_flight:
@@ -122,16 +154,21 @@ def _results_agree(meta: RunMetadata, res: Results | None) -> list[Finding]:
     return out
 
 
-def _junit_agrees(meta: RunMetadata, j: JUnitCounts | None) -> list[Finding]:
-    if j is None:
+def _junit_agrees(j: JUnitCounts | None, expected: JUnitCounts | None) -> list[Finding]:
+    """junit.xml against the cases results.jsonl implies (built as pytest's LogXML would)."""
+    if j is None or expected is None:
         return []
-    c = meta.counts
-    # JUnit also has a case per collection error, and one for the test in flight.
-    cases = meta.tests_total + len(meta.collect_errors) + bool(meta.in_flight)
-    if j.tests != cases:
-        return [Finding(JUNIT, f"{j.tests} test cases, run_metadata.json says {meta.tests_total}")]
-    if j.failures != c.failed or j.skipped != c.skipped + c.xfailed:
-        return [Finding(JUNIT, "failure or skip counts differ from run_metadata.json")]
+    if j.tests != expected.tests:
+        return [Finding(JUNIT, f"{j.tests} test cases, results.jsonl says {expected.tests}")]
+    if j != expected:
+        return [
+            Finding(
+                JUNIT,
+                f"failure, error or skip elements ({j.failures}, {j.errors}, {j.skipped}) "
+                f"differ from results.jsonl ({expected.failures}, {expected.errors}, "
+                f"{expected.skipped})",
+            )
+        ]
     return []
 
 

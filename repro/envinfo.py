@@ -133,10 +133,11 @@ def collect(
     git: dict[str, Any] | None,
     environ: Mapping[str, str],
     env_allow: Iterable[str] = DEFAULT_ENV_ALLOW,
+    code: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build the env.json record (not yet validated) from a probe of the test interpreter
-    and the checkout's git state."""
-    return {
+    """Build the env.json record (not yet validated) from a probe of the test interpreter,
+    the checkout's git state and the code state carried in the run (`codestate`)."""
+    record = {
         "schema": ENV_SCHEMA,
         "schema_version": 1,
         "python": probe["python"],
@@ -147,3 +148,6 @@ def collect(
         "environment": environment_record(environ, env_allow),
         "repro_python": sys.executable,
     }
+    if code is not None:
+        record["code"] = code
+    return record

@@ -34,6 +34,7 @@ class Role(TextEnum):
     RESULTS = "results"
     LOCK = "lock"
     SCHEMA = "schema"
+    CODE = "code"  # the checkout's uncommitted change or file manifest (codestate.py)
     OTHER = "other"
 
 
@@ -58,6 +59,7 @@ LOG_COMBINED: Final = "logs/pytest_output.txt"
 RESULTS_JSONL: Final = "results/results.jsonl"
 JUNIT_XML: Final = "results/junit.xml"
 SCHEMAS_DIR: Final = "schemas"
+CODE_DIR: Final = "code"
 
 LOG_FILES: Final = (LOG_STDOUT, LOG_STDERR, LOG_COMBINED)
 RESULT_FILES: Final = (RESULTS_JSONL, JUNIT_XML)
@@ -99,6 +101,8 @@ def role_of(rel: str) -> Role:
         return Role.SCHEMA
     if rel in LOCK_FILES:
         return Role.LOCK
+    if rel.startswith(CODE_DIR + "/"):
+        return Role.CODE
     return Role.OTHER
 
 

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from repro.layout import Role, TextEnum
 
@@ -86,23 +86,41 @@ def _strs(values: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Counts:
+    """pytest's summary counts: the six outcomes, and whatever other categories pytest's
+    summary line names (`rerun`, `deselected`, `subtests passed`, ...) in `other`."""
+
     passed: int = 0
     failed: int = 0
     skipped: int = 0
     error: int = 0
     xfailed: int = 0
     xpassed: int = 0
+    other: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Counts:
-        return cls(**{o.value: int(doc.get(o.value, 0)) for o in Outcome})
+        known = {o.value for o in Outcome}
+        n = {o: int(doc.get(o.value, 0)) for o in Outcome}
+        return cls._of(n, {str(k): v for k, v in doc.items() if k not in known and _int(v)})
+
+    @classmethod
+    def _of(cls, n: Mapping[Outcome, int], other: Mapping[str, int]) -> Counts:
+        return cls(
+            passed=n[Outcome.PASSED],
+            failed=n[Outcome.FAILED],
+            skipped=n[Outcome.SKIPPED],
+            error=n[Outcome.ERROR],
+            xfailed=n[Outcome.XFAILED],
+            xpassed=n[Outcome.XPASSED],
+            other=dict(other),
+        )
 
     @classmethod
     def of(cls, outcomes: Iterator[Outcome] | list[Outcome] | tuple[Outcome, ...]) -> Counts:
         tally = dict.fromkeys(Outcome, 0)
         for o in outcomes:
             tally[o] += 1
-        return cls(**{o.value: n for o, n in tally.items()})
+        return cls._of(tally, {})
 
     def get(self, outcome: Outcome) -> int:
         value: int = getattr(self, outcome.value)
@@ -117,7 +135,7 @@ class Counts:
         return tuple((o, self.get(o)) for o in Outcome)
 
     def as_dict(self) -> dict[str, int]:
-        return {o.value: n for o, n in self.items()}
+        return {**{o.value: n for o, n in self.items()}, **self.other}
 
 
 # --- env.json --------------------------------------------------------------------------------
@@ -329,6 +347,19 @@ class Redaction:
     count: int
 
 
+CountsSource = Literal["pytest", "stream"]
+
+
+@dataclass(frozen=True)
+class PythonRan:
+    """The Python that ran: as repro's probe saw it, and as pytest reported it (None when
+    pytest never started)."""
+
+    probe: str | None
+    pytest: str | None
+    executable: str | None
+
+
 @dataclass(frozen=True)
 class RunMetadata:
     run_id: str
@@ -359,6 +390,11 @@ class RunMetadata:
     files: Mapping[str, FileRef]  # run-folder path -> size and sha256
     drift: tuple[Drift, ...] | None  # None: no lock to compare with
     redactions: tuple[Redaction, ...]
+    # pytest's own summary ("pytest") or recounted from the stream ("stream"); None in
+    # records from before repro recorded it, as for the fields below.
+    counts_source: CountsSource | None = None
+    python_ran: PythonRan | None = None
+    results_format: int | None = None
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> RunMetadata:
@@ -404,7 +440,16 @@ class RunMetadata:
                 Redaction(_str(r["pattern"]) or "", _int(r["count"]) or 0)
                 for r in doc["redactions"]
             ),
+            counts_source=doc.get("counts_source"),
+            python_ran=_python_ran(doc.get("python_ran")),
+            results_format=_int(doc["pytest"].get("results_format")),
         )
+
+
+def _python_ran(doc: Any) -> PythonRan | None:
+    if not isinstance(doc, dict):
+        return None
+    return PythonRan(_str(doc.get("probe")), _str(doc.get("pytest")), _str(doc.get("executable")))
 
 
 # --- run_stamp.json --------------------------------------------------------------------------
@@ -525,11 +570,13 @@ class Results:
     pytest_version: str | None
     plugins: tuple[str, ...]
     bad_lines: int = 0
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    finished: int = 0  # tests that finished, each once whatever its reruns
+    counts_source: CountsSource = "stream"
+    format: int | None = None  # of the stream (docs/results-stream.md)
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self._index:
-            self._index.update((t.id, i) for i, t in enumerate(self.tests))
+        self._index.update((t.id, i) for i, t in enumerate(self.tests))
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -573,6 +620,7 @@ __all__ = [
     "BundleManifest",
     "CollectError",
     "Counts",
+    "CountsSource",
     "Drift",
     "DriftKind",
     "Env",
@@ -589,6 +637,7 @@ __all__ = [
     "Package",
     "Phase",
     "PythonInfo",
+    "PythonRan",
     "Redaction",
     "Results",
     "Role",

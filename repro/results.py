@@ -18,7 +18,12 @@ from typing import IO, Any
 from repro import model
 
 READ_SIZE = 1 << 18
+_decode = json.JSONDecoder().decode
+# A test's own outcome (one per test: `outcomes`, `order`).
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
+# The stream versions this reader understands (docs/results-stream.md). Format 1
+# and 2 have no per-report category; it is derived as pytest's default would.
+FORMATS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -34,63 +39,119 @@ class TestResults:
     in_flight: str | None = None
     collect_errors: tuple[dict[str, str], ...] = ()
     bad_lines: int = 0
+    format: int | None = None
+    # Reports counted by the category pytest's terminal files them under, as the
+    # stream shows them; and pytest's own summary, when its session finished.
+    categories: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, int] | None = None
+    config: dict[str, Any] | None = None
+    python: str | None = None
+    executable: str | None = None
+    # The whole collection before deselection: count and digest of the sorted ids.
+    collection: dict[str, Any] | None = None
+    crashed_workers: tuple[dict[str, str], ...] = ()  # xdist: worker and its test
 
     @property
     def counts(self) -> dict[str, int]:
-        c = Counter(self.outcomes.values())
-        return {k: c.get(k, 0) for k in OUTCOMES}
+        """What pytest's summary line says (recounted from the stream if pytest never
+        printed one), with repro's six outcome keys always present."""
+        base = self.summary if self.summary is not None else self.categories
+        return {**dict.fromkeys(OUTCOMES, 0), **base}
+
+    @property
+    def counts_source(self) -> str:
+        return "pytest" if self.summary is not None else "stream"
 
 
 def _phase_outcome(current: str | None, ev: dict[str, object]) -> str | None:
-    """Fold one phase report into the test's single outcome.
+    """Fold one report into the test's single outcome.
 
     A failing setup or teardown makes the test an `error` unless the call had
     already failed; an expected failure is `xfailed`, an unexpected pass
-    `xpassed` (a strict xpass is reported by pytest as failed).
+    `xpassed` (a strict xpass is reported by pytest as failed). A failing subtest
+    fails its test; a passing one, or the test's own passing call after a failed
+    subtest, changes nothing.
     """
     when, outcome, xfail = ev.get("when"), ev.get("outcome"), bool(ev.get("xfail"))
     if outcome == "failed":
-        if when == "call":
-            return "failed"
-        return current if current == "failed" else "error"
+        if when in ("setup", "teardown"):
+            return current if current == "failed" else "error"
+        return "failed"  # the call, a subtest, or xdist's `???` for a crashed worker
+    if "sub" in ev:
+        return current
     if outcome == "skipped" and when != "teardown":
         return "xfailed" if xfail else "skipped"
-    if outcome == "passed" and when == "call":
+    if outcome == "passed" and when == "call" and current != "failed":
         return "xpassed" if xfail else "passed"
     return current
+
+
+def category(ev: dict[str, Any]) -> str:
+    """The category pytest's terminal counts a report under: the plugin's word for
+    it, or (format 1 and 2, and the plugin's fast path) pytest's default rule."""
+    cat = ev.get("cat")
+    if isinstance(cat, str):
+        return cat
+    when, outcome, xfail = ev.get("when"), ev.get("outcome"), bool(ev.get("xfail"))
+    if outcome == "failed":
+        return "error" if when in ("setup", "teardown") else "failed"
+    if outcome == "skipped":
+        return "xfailed" if xfail else "skipped"
+    if outcome == "passed":
+        return ("xpassed" if xfail else "passed") if when == "call" else ""
+    return str(outcome)  # `rerun`, or a plugin's own outcome
 
 
 # A test's outcome so far as one byte: 0 while nothing decided it yet.
 _OUTCOME: tuple[str | None, ...] = (None, *OUTCOMES)
 _CODE = {outcome: code for code, outcome in enumerate(_OUTCOME)}
+_RERUN = len(_OUTCOME)  # an attempt that pytest-rerunfailures runs again
 _SEP = b"\xff"  # never part of UTF-8 (nor of a lone surrogate encoded with surrogatepass)
 
-_PHASES = ("setup", "call", "teardown")
-_PHASE_OUTCOMES = ("passed", "failed", "skipped")
+_FINISHING = ("setup", "call")  # any other `when` (teardown, xdist's `???`) ends a test
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 def _well_formed(ev: Any) -> bool:
-    """The shape the plugin writes; anything else is counted as a bad line, not trusted."""
+    """The shape the plugin writes; anything else is counted as a bad line, not trusted.
+
+    `when` and `outcome` are open: plugins add their own (pytest-rerunfailures'
+    `rerun`, xdist's `???` for a crashed worker).
+    """
     if not isinstance(ev, dict) or not isinstance(ev.get("ev"), str):
         return False
     kind = ev["ev"]
-    if kind in ("start", "passed", "report", "collect_error") and not isinstance(ev.get("id"), str):
+    if kind in ("start", "passed", "report", "collect_error", "collect_skip") and not _is_str(
+        ev.get("id")
+    ):
         return False
     if kind == "report":
-        return ev.get("when") in _PHASES and ev.get("outcome") in _PHASE_OUTCOMES
+        return _is_str(ev.get("when")) and _is_str(ev.get("outcome")) and _is_str(ev.get("cat", ""))
     if kind == "session":
         plugins = ev.get("plugins", [])
         return (
             isinstance(plugins, list)
             and all(isinstance(p, str) for p in plugins)
             and (ev.get("pytest") is None or isinstance(ev.get("pytest"), str))
+            and ev.get("format", 1) in FORMATS
+            and isinstance(ev.get("config", {}), dict)
         )
-    if kind == "collected":
+    if kind in ("collected", "deselected", "collection"):
         return isinstance(ev.get("n"), int)
-    if kind == "collect_error":
+    if kind in ("collect_error", "collect_skip"):
         return isinstance(ev.get("msg", ""), str)
     if kind == "finish":
-        return isinstance(ev.get("exitstatus"), int)
+        summary = ev.get("summary")
+        return isinstance(ev.get("exitstatus"), int) and (
+            summary is None
+            or (
+                isinstance(summary, dict)
+                and all(type(n) is int and n >= 0 for n in summary.values())
+            )
+        )
     return True  # unknown kinds are skipped: newer plugins may add events
 
 
@@ -117,6 +178,14 @@ class EventParser:
         self.running: dict[str, int] = {}  # tests not finished -> their index
         self.collect_errors: list[dict[str, str]] = []
         self.bad = 0
+        self.format: int | None = None
+        self.categories: Counter[str] = Counter()
+        self.summary: dict[str, int] | None = None
+        self.config: dict[str, Any] | None = None
+        self.python: str | None = None
+        self.executable: str | None = None
+        self.collection: dict[str, Any] | None = None
+        self.crashed: list[dict[str, str]] = []
 
     def _start(self, nodeid: str) -> int:
         self.ids += nodeid.encode("utf-8", "surrogatepass") + _SEP
@@ -126,7 +195,9 @@ class EventParser:
 
     def feed(self, raw: bytes) -> None:
         try:
-            ev = json.loads(raw)
+            # The plugin writes ASCII JSON; decoding here skips json.loads's detection of
+            # UTF-16/32, a tenth of the cost of a line (anything else is a bad line).
+            ev = _decode(raw.decode("utf-8", "surrogatepass"))
         except (ValueError, RecursionError):
             ev = None
         if not _well_formed(ev):
@@ -139,31 +210,64 @@ class EventParser:
                 index = self._start(ev["id"])
                 del self.running[ev["id"]]
             self.states[index] = _CODE["passed"]
+            self.categories["passed"] += 1
         elif kind == "report":
-            nodeid = ev["id"]
-            index = self.running.get(nodeid)
-            if index is None:  # no start line: not from the plugin, but keep what it says
-                index = self._start(nodeid)
-            outcome = _phase_outcome(_OUTCOME[self.states[index]], ev)
-            if ev["when"] == "teardown":
-                del self.running[nodeid]
-                outcome = outcome or "passed"
-            self.states[index] = _CODE[outcome]
+            self._report(ev)
         elif kind == "start":
-            self._start(ev["id"])
+            index = self.running.get(ev["id"], -1)
+            if index >= 0 and self.states[index] == _RERUN:
+                self.states[index] = 0  # the next attempt of a rerun test: the same test
+            else:
+                self._start(ev["id"])
         elif kind == "session":
             self.started = True
+            self.format = ev.get("format", 1)
             self.pytest_version = ev.get("pytest")
             self.plugins = tuple(ev.get("plugins", ()))
+            self.config = ev.get("config")
+            self.python = ev.get("python") if _is_str(ev.get("python")) else None
+            self.executable = ev.get("executable") if _is_str(ev.get("executable")) else None
         elif kind == "collected":
             self.collected = ev["n"]
+        elif kind == "collection" and self.collection is None:
+            self.collection = {"n": ev["n"], "sha256": str(ev.get("sha256", ""))}
         elif kind == "collect_error":
             self.collect_errors.append({"id": ev["id"], "message": ev.get("msg", "")})
+            self.categories["error"] += 1
+        elif kind == "collect_skip":
+            self.categories["skipped"] += 1
+        elif kind == "deselected":
+            self.categories["deselected"] += ev["n"]
         elif kind == "finish":
             self.finished = True
             self.exitstatus = ev["exitstatus"]
+            self.summary = ev.get("summary")
         if self.listener is not None:
             self.listener(ev)
+
+    def _report(self, ev: dict[str, Any]) -> None:
+        nodeid, when = ev["id"], ev["when"]
+        cat = category(ev)
+        if cat:
+            self.categories[cat] += 1
+        index = self.running.get(nodeid)
+        if index is None:  # no start line (not from the plugin, or a later attempt)
+            index = self._start(nodeid)
+        if when not in _FINISHING and when != "teardown" and isinstance(ev.get("wk"), str):
+            self.crashed.append({"worker": ev["wk"], "test": nodeid})  # xdist's `???`
+        if ev["outcome"] == "rerun":
+            # pytest-rerunfailures runs the test again: this attempt decides nothing.
+            self.states[index] = _RERUN
+            return
+        state = self.states[index]
+        current = None if state == _RERUN else _OUTCOME[state]
+        if state == _RERUN and when == "teardown":
+            return  # the teardown of an attempt that is run again
+        outcome = _phase_outcome(current, ev)
+        if when not in _FINISHING and "sub" not in ev:
+            del self.running[nodeid]
+            outcome = outcome or "passed"
+        self.states[index] = _CODE[outcome] if outcome else 0
 
     def results(self) -> TestResults:
         order = [i.decode("utf-8", "surrogatepass") for i in self.ids.split(_SEP)[:-1]]
@@ -173,7 +277,7 @@ class EventParser:
         outcomes = {
             nodeid: OUTCOMES[state - 1]
             for index, (nodeid, state) in enumerate(zip(order, self.states, strict=True))
-            if state and index not in running
+            if state and state != _RERUN and index not in running
         }
         in_flight = order[max(running)] if running else None
         return TestResults(
@@ -188,6 +292,14 @@ class EventParser:
             in_flight=in_flight,
             collect_errors=tuple(self.collect_errors),
             bad_lines=self.bad,
+            format=self.format,
+            categories=dict(self.categories),
+            summary=self.summary,
+            config=self.config,
+            python=self.python,
+            executable=self.executable,
+            collection=self.collection,
+            crashed_workers=tuple(self.crashed),
         )
 
 
@@ -289,14 +401,19 @@ class _Details:
         elif kind == "passed":
             dur = ev.get("dur")
             d = self._of(ev["id"])
-            if isinstance(dur, list):
-                d[0] += sum(x for x in dur if type(x) in (int, float))
+            if type(dur) is list:
+                for x in dur:
+                    if type(x) is float or type(x) is int:
+                        d[0] += x
         elif kind == "report":
             d = self._of(ev["id"])
             dur = ev.get("dur")
             if type(dur) in (int, float):
                 d[0] += dur
             outcome = ev["outcome"]
+            if outcome == "rerun":  # pytest-rerunfailures runs it again: the next attempt says
+                d[3], d[4], d[5] = None, "", ""
+                return
             # The first phase that did not pass says why (a teardown error after a failed
             # call does not hide the failure); a skip in teardown is not a reason.
             if d[3] is None and (
@@ -309,17 +426,21 @@ class _Details:
             self.collect_text[ev["id"]] = _text_field(ev, "text")
 
 
+# Phases a report may name; plugins add their own `when` (xdist's `???`): no phase then.
+_PHASE = {p.value: p for p in model.Phase}
+
+
 def _text_field(ev: dict[str, Any], key: str) -> str:
     value = ev.get(key)
     return value if isinstance(value, str) else ""
 
 
-def load(lines: Iterable[bytes]) -> model.Results:
+def load(lines: Iterable[bytes], *listeners: Callable[[dict[str, Any]], None]) -> model.Results:
     """The typed `repro.model.Results` of a results.jsonl stream: every test in the order it
     started, with its outcome (None for the test in flight), duration, location and, for
     one that did not pass, the message and full report."""
     details = _Details()
-    parser = EventParser(details)
+    parser = EventParser(details if not listeners else _fan_out(details, *listeners))
     for raw in lines:
         parser.feed(raw)
     res = parser.results()
@@ -336,7 +457,7 @@ def load(lines: Iterable[bytes]) -> model.Results:
                 duration=round(dur, 6),
                 file=file,
                 line=line,
-                phase=None if phase is None else model.Phase(phase),
+                phase=_PHASE.get(phase) if phase is not None else None,
                 message=msg,
                 text=text,
             )
@@ -356,4 +477,15 @@ def load(lines: Iterable[bytes]) -> model.Results:
         pytest_version=res.pytest_version,
         plugins=res.plugins,
         bad_lines=res.bad_lines,
+        finished=len(res.outcomes),
+        counts_source="pytest" if res.counts_source == "pytest" else "stream",
+        format=res.format,
     )
+
+
+def _fan_out(*listeners: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def each(ev: dict[str, Any]) -> None:
+        for listener in listeners:
+            listener(ev)
+
+    return each

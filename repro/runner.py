@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, envinfo, junit, layout, records, results
+from repro import __version__, capture, codestate, envinfo, junit, layout, records, results
 from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
@@ -47,6 +47,9 @@ class RunOptions:
     echo_out: IO[bytes] | None = None
     echo_err: IO[bytes] | None = None
     environ: Mapping[str, str] | None = None
+    # Every effective option with where its value came from (command line,
+    # [tool.repro], environment, default): what was configured, for the record.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = Non
     git = envinfo.git_info(project, exclude=[opts.outputs])
     run_id, staging = _prepare(opts.outputs)
     try:
-        return _run_into(opts, project, environ, probe, git, run_id, staging, on_start)
+        code = codestate.capture(project, staging, exclude=[opts.outputs])
+        return _run_into(opts, project, environ, probe, git, code, run_id, staging, on_start)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -146,6 +150,7 @@ def _run_into(
     environ: Mapping[str, str],
     probe: dict[str, Any],
     git: dict[str, Any] | None,
+    code: dict[str, Any],
     run_id: str,
     staging: Path,
     on_start: Callable[[str, float], None] | None,
@@ -187,7 +192,7 @@ def _run_into(
     _copy_schemas(staging / "schemas")
 
     env_record = records.validate(
-        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow),
+        envinfo.collect(probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code),
         "env",
     )
     env_bytes = write_json(staging / "env.json", env_record)
@@ -210,8 +215,14 @@ def _run_into(
             "argv": [a.replace(str(staging), "<run>") for a in argv],
             "cwd": str(project),
             "python": opts.python,
-            "pytest": {"version": res.pytest_version, "plugins": list(res.plugins)},
-            "seeds": {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")},
+            "options": dict(opts.options),
+            "pytest": _pytest_record(res, staging),
+            "python_ran": {
+                "probe": probe["python"]["version"],
+                "pytest": res.python,
+                "executable": res.executable,
+            },
+            "seeds": _seeds(environ, res),
             "started": records.utc_iso(cap.started),
             "ended": records.utc_iso(cap.ended),
             "duration_seconds": round(cap.duration, 6),
@@ -220,8 +231,11 @@ def _run_into(
             "status": status,
             "status_reason": reason,
             "counts": counts,
-            "tests_total": sum(counts.values()),
+            "counts_source": res.counts_source,
+            "tests_total": len(res.outcomes),
             "collected": res.collected,
+            "collection": res.collection,
+            "crashed_workers": list(res.crashed_workers),
             "order": list(res.order),
             "in_flight": res.in_flight,
             "collect_errors": list(res.collect_errors),
@@ -291,6 +305,31 @@ def _run_into(
         ended=cap.ended,
         warnings=tuple(warnings),
     )
+
+
+def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, str | None]:
+    """What a replay needs to run the tests in the same order with the same randomness."""
+    seeds: dict[str, str | None] = {"PYTHONHASHSEED": environ.get("PYTHONHASHSEED")}
+    seed = (res.config or {}).get("randomly_seed")
+    if type(seed) is int:
+        seeds["pytest-randomly"] = str(seed)
+    return seeds
+
+
+def _pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:
+    """pytest as it ran: version, plugins, and its configuration as it resolved it."""
+    record: dict[str, Any] = {
+        "version": res.pytest_version,
+        "plugins": list(res.plugins),
+        "results_format": res.format,
+    }
+    if res.config is not None:
+        config = dict(res.config)
+        args = config.get("args")
+        if isinstance(args, list):
+            config["args"] = [str(a).replace(str(staging), "<run>") for a in args]
+        record["config"] = config
+    return record
 
 
 def _include_lock(

@@ -64,8 +64,11 @@ class Verdict:
 
 
 def counts_text(counts: Counts) -> str:
-    """`298 passed, 1 failed`: the outcomes that occurred, in a fixed order."""
-    return ", ".join(f"{n} {o.value}" for o, n in counts.items() if n) or "no tests"
+    """`298 passed, 1 failed, 2 rerun`: the outcomes that occurred, in a fixed order,
+    then pytest's other categories as its summary names them."""
+    parts = [f"{n} {o.value}" for o, n in counts.items() if n]
+    parts += [f"{n} {name}" for name, n in sorted(counts.other.items()) if n]
+    return ", ".join(parts) or "no tests"
 
 
 def verdict(report: VerifyReport) -> Verdict:

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Literal
 from repro import crosscheck, layout, records, results, zipsafe
 from repro.bundle import content_digest
 from repro.fsutil import sha256_file
-from repro.junit import JUnitCounts, junit_counts
+from repro.junit import JUnitBuilder, JUnitCounts, junit_counts
 from repro.layout import TAG_FILES
 from repro.model import (
     BundleManifest,
@@ -462,17 +462,21 @@ def _check_shipped_schemas(ctx: _Ctx, src: _Source) -> None:
             ctx.bad("schema", src.name(path), "differs from repro's own copy of this schema")
 
 
-def _read_results(ctx: _Ctx, src: _Source) -> Results | None:
+def _read_results(ctx: _Ctx, src: _Source) -> tuple[Results | None, JUnitCounts | None]:
+    """The results stream as the model, and the JUnit cases it implies: one pass."""
     path = layout.payload(layout.RESULTS_JSONL)
     if not src.has(path):
-        return None
+        return None, None
+    builder = JUnitBuilder(lambda _text: None)
     try:
-        return results.load(src.lines(path))
+        res = results.load(src.lines(path), builder.event)
     except zipsafe.MemberError:
-        return None  # already reported by fixity
+        return None, None  # already reported by fixity
     except OSError as exc:
         ctx.bad("fixity", src.name(path), f"cannot be read: {exc.strerror or exc}")
-        return None
+        return None, None
+    builder.end(res.in_flight, "")
+    return res, builder.counts
 
 
 def _read_junit(ctx: _Ctx, src: _Source) -> JUnitCounts | None:
@@ -514,10 +518,10 @@ def _check_records(
         findings += crosscheck.check_bundle_manifest(bmanifest, manifest)
     res = None
     if stamp is not None and meta is not None:
-        res = _read_results(ctx, src)
+        res, expected = _read_results(ctx, src)
         junit = _read_junit(ctx, src)
         findings += crosscheck.check_run(
-            crosscheck.Evidence(stamp, meta, manifest, sizes, res, junit)
+            crosscheck.Evidence(stamp, meta, manifest, sizes, res, junit, expected)
         )
     for f in findings:
         ctx.bad("crosscheck", None if f.path is None else src.name(f.path), f.message)

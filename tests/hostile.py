@@ -685,6 +685,36 @@ def contradicting_counts(src: Source) -> bytes:
     return edit_record(src, "data/run_metadata.json", edit)
 
 
+def python_asked_is_not_python_ran(src: Source) -> bytes:
+    """run_metadata.json says `--python python3.99` was asked for; another Python ran."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["python"] = "/opt/python3.99/bin/python3.99"
+
+    return edit_record(src, "data/run_metadata.json", edit)
+
+
+def python_probed_is_not_python_ran(src: Source) -> bytes:
+    """The probe saw one Python, the pytest process reported another."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["python_ran"]["pytest"] = "2.7.18"
+
+    return edit_record(src, "data/run_metadata.json", edit)
+
+
+def junit_outcome_changed(src: Source) -> bytes:
+    """junit.xml turns the stream's failure into a skip: same number of cases."""
+    m = members(src)
+    top = top_of(m)
+    name = f"{top}/data/results/junit.xml"
+    xml = m[name]
+    start = xml.index(b"<failure ")
+    end = xml.index(b"</failure>", start) + len(b"</failure>")
+    xml = xml[:start] + b'<skipped type="pytest.skip" message="fine" />' + xml[end:]
+    return rebag(src, {"data/results/junit.xml": xml})
+
+
 def junit_without_the_test_in_flight(src: Source) -> bytes:
     """results.jsonl and run_metadata.json agree that a test was in flight when the run
     ended, but junit.xml has no case for it."""

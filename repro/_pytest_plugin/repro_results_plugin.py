@@ -12,15 +12,23 @@ latest its teardown). Every `start` line is therefore on disk before its test
 runs, and a finished test is on disk with everything before it; there is no
 fsync per line, the kernel keeps written bytes even if the process is killed.
 
-The stream (format 2), one JSON object per line:
+The stream (format 3; docs/results-stream.md), one JSON object per line:
 
-- `session` (pytest version, plugins, pid), `collected` (n), `collect_error`
-  (id, msg, text), `finish` (pytest's exit status);
+- `session` (pytest version, plugins, pid, Python, how pytest resolved its
+  configuration: rootdir, configfile, addopts, invocation args, JUnit settings),
+  `collection` (n and sha256 of the sorted node ids before any deselection; one
+  per xdist worker, with wk), `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
+  `deselected` (n), `finish` (pytest's exit status and, when pytest's terminal
+  reporter ran, its own summary counts by category);
 - `start` (id; line and, if the node id does not say it, file) before each test;
 - `passed` (id, dur: [setup, call, teardown]) for a test whose three phases
   passed: most tests, so one short line and two writes per test;
-- otherwise `report` per phase (id, when, outcome, dur; msg and text for a
-  failure, msg for a skip; xfail when pytest expected a failure).
+- otherwise `report` per report pytest logs (id, when, outcome, dur, cat: the
+  category pytest's terminal counts it under; msg and text for a failure, msg
+  and loc for a skip; xfail when pytest expected a failure; sub for a subtest;
+  wk and ii for the xdist worker and its item index). A rerun attempt
+  (pytest-rerunfailures) is a `report` with outcome `rerun`; a crashed xdist
+  worker's test is a `report` with when `???`, as xdist logs it.
 
 The hooks run for every test of the suite: they format lines by hand (several
 times faster than json.dumps) and do as little as a passing test allows.
@@ -34,11 +42,12 @@ import sys
 import time
 from typing import Any
 
+import pytest
+
 # ASCII-only JSON strings: a lone surrogate in a message cannot break the write.
 _enc = json.encoder.encode_basestring_ascii
-_MSG_LIMIT = 500
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class _Recorder:
@@ -127,20 +136,25 @@ class _Recorder:
 
 
 _recorder: _Recorder | None = None
+_config: Any = None
+_plain_report: Any = None  # pytest's TestReport: the only class the fast path trusts
 
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption("--repro-results", default=None, help="repro: per-test JSON-lines file")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly and xdist have settled their options
 def pytest_configure(config: Any) -> None:
-    global _recorder
+    global _recorder, _config, _plain_report
     path = config.getoption("repro_results")
     if not path or _recorder is not None or hasattr(config, "workerinput"):
         return
     _recorder = _Recorder(path)
-    import pytest
+    _config = config
+    from _pytest.reports import TestReport
 
+    _plain_report = TestReport
     plugins = sorted(
         {
             f"{dist.project_name}-{dist.version}"
@@ -154,15 +168,76 @@ def pytest_configure(config: Any) -> None:
         plugins=plugins,
         pid=os.getpid(),
         python=sys.version.split()[0],
+        executable=sys.executable,
         time=time.time(),
+        config=_resolved_config(config),
     )
 
 
+def _ini(config: Any, name: str) -> Any:
+    try:
+        return config.getini(name)
+    except (ValueError, KeyError):  # the option belongs to a plugin that is not active
+        return None
+
+
+def _resolved_config(config: Any) -> dict[str, Any]:
+    """The configuration as pytest resolved it: what was in force, not what was asked."""
+    inipath = getattr(config, "inipath", None)
+    numprocesses = getattr(config.option, "numprocesses", None)
+    seed = getattr(config.option, "randomly_seed", None)  # pytest-randomly's, as resolved
+    return {
+        "rootdir": str(config.rootpath),
+        "configfile": str(inipath) if inipath else None,
+        "args": [str(a) for a in config.invocation_params.args],
+        "addopts_ini": list(_ini(config, "addopts") or []),
+        "addopts_env": os.environ.get("PYTEST_ADDOPTS", ""),
+        "junit_family": _ini(config, "junit_family") or "xunit1",
+        "junit_suite_name": _ini(config, "junit_suite_name") or "pytest",
+        "junit_duration_report": _ini(config, "junit_duration_report") or "total",
+        "xdist_workers": numprocesses if isinstance(numprocesses, int) else None,
+        "randomly_seed": seed if isinstance(seed, int) else None,
+        "active_plugins": sorted(
+            name for name, plugin in config.pluginmanager.list_name_plugin() if plugin is not None
+        ),
+    }
+
+
 def pytest_collectreport(report: Any) -> None:
-    if _recorder is not None and report.failed:
-        _recorder.event(
-            ev="collect_error", id=report.nodeid, msg=_short(report), text=report.longreprtext
-        )
+    if _recorder is None or report.passed:
+        return
+    kind = "collect_error" if report.failed else "collect_skip"
+    _recorder.event(ev=kind, id=report.nodeid, msg=_message(report), text=str(report.longrepr))
+
+
+def pytest_deselected(items: Any) -> None:
+    if _recorder is not None:
+        _recorder.event(ev="deselected", n=len(items))
+
+
+def _ids_digest(ids: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for nodeid in sorted(ids):
+        digest.update(nodeid.encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k, -m, pytest-split and friends deselect
+def pytest_collection_modifyitems(session: Any, config: Any, items: Any) -> None:
+    """The whole collection, so shards of one suite can be shown to be of one suite."""
+    if _recorder is not None:
+        ids = [item.nodeid for item in items]
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: Any) -> None:
+    """Under xdist the controller collects nothing: each worker's collection it is."""
+    if _recorder is not None:
+        worker = str(getattr(getattr(node, "gateway", None), "id", ""))
+        _recorder.event(ev="collection", n=len(ids), sha256=_ids_digest(ids), wk=worker)
 
 
 def pytest_collection_finish(session: Any) -> None:
@@ -180,41 +255,87 @@ def pytest_runtest_logreport(report: Any) -> None:
         return
     outcome, when = report.outcome, report.when
     xfail = hasattr(report, "wasxfail")
-    if outcome == "passed" and not xfail:
+    worker = getattr(report, "node", None)
+    # Most reports: a plain passing phase on this process. pytest's terminal counts
+    # it as "passed" (call) or not at all, which the reader knows without asking.
+    if outcome == "passed" and not xfail and worker is None and type(report) is _plain_report:
         _recorder.passing(report.nodeid, when, report.duration)
         return
-    extra = ',"xfail":true' if xfail else ""
-    if outcome == "failed":
+    _recorder.report(report.nodeid, str(when), str(outcome), report.duration, _extra(report))
+
+
+def _extra(report: Any) -> str:
+    """Everything but id, when, outcome and duration, as JSON members."""
+    category = _config.hook.pytest_report_teststatus(report=report, config=_config)[0]
+    extra = ',"cat":' + _enc(str(category))
+    if hasattr(report, "wasxfail"):
+        extra += ',"xfail":true'
+    if report.outcome == "failed" or (report.outcome == "rerun" and report.longrepr is not None):
         # The whole report too: repro builds JUnit XML from this stream.
-        extra += f',"msg":{_enc(_short(report))},"text":{_enc(report.longreprtext)}'
-    elif outcome == "skipped" and when != "teardown":
-        # An expected failure says why it was expected, as pytest's JUnit XML does.
-        reason = str(report.wasxfail)[:_MSG_LIMIT] if xfail else _short(report)
-        extra += ',"msg":' + _enc(reason)
-    _recorder.report(report.nodeid, when, outcome, report.duration, extra)
+        extra += f',"msg":{_enc(_message(report))},"text":{_enc(str(report.longrepr))}'
+    elif hasattr(report, "wasxfail"):  # why the failure was expected, as JUnit says
+        extra += ',"msg":' + _enc(str(report.wasxfail))
+    elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+        path, lineno, reason = report.longrepr
+        extra += f',"msg":{_enc(str(reason))},"loc":{_enc(f"{path}:{lineno}")}'
+    context = getattr(report, "context", None)  # a subtest (pytest 9, pytest-subtests)
+    if context is not None:
+        sub = {"msg": getattr(context, "msg", None), "params": getattr(context, "kwargs", {})}
+        extra += ',"sub":' + json.dumps(sub, default=str, ensure_ascii=True)
+    worker = getattr(report, "node", None)
+    gateway = getattr(worker, "gateway", None)
+    worker_id = getattr(gateway, "id", None) or getattr(report, "worker_id", None)
+    if worker_id is not None:
+        extra += ',"wk":' + _enc(str(worker_id))
+    item_index = getattr(report, "item_index", None)
+    if type(item_index) is int:
+        extra += f',"ii":{item_index}'
+    return extra
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     if _recorder is not None:
-        _recorder.event(ev="finish", exitstatus=int(exitstatus), time=time.time())
+        _recorder.event(
+            ev="finish",
+            exitstatus=int(exitstatus),
+            time=time.time(),
+            summary=_terminal_summary(session.config),
+        )
+
+
+def _terminal_summary(config: Any) -> dict[str, int] | None:
+    """pytest's own counts, as its terminal summary line prints them.
+
+    Read at sessionfinish, before the summary is printed; the categories are
+    the terminal reporter's (`rerun`, `subtests passed`, `warnings`, ...), with
+    the reports it leaves out of the line left out here too.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", None)
+    if not isinstance(stats, dict):
+        return None
+    counts = {}
+    for category, reports in stats.items():
+        if category:  # passing setup and teardown: counted nowhere
+            n = sum(1 for r in reports if getattr(r, "count_towards_summary", True))
+            if n:
+                counts[str(category)] = n
+    return counts
 
 
 def pytest_unconfigure(config: Any) -> None:
-    global _recorder
+    global _recorder, _config
     if _recorder is not None:
         _recorder.close()
-        _recorder = None
+        _recorder = _config = None
 
 
-def _short(report: Any) -> str:
-    """One line that says why: the crash message, never the whole traceback."""
+def _message(report: Any) -> str:
+    """Why, in pytest's words: the crash message its JUnit writer uses, or the skip reason."""
     longrepr = report.longrepr
     if longrepr is None:
         return ""
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip: (path, lineno, reason)
-        text = str(longrepr[2])
-    else:
-        crash = getattr(getattr(longrepr, "reprcrash", None), "message", None)
-        text = crash if crash is not None else str(longrepr)
-    text = text.strip().splitlines()[0] if text.strip() else ""
-    return text[:_MSG_LIMIT]
+        return str(longrepr[2])
+    crash = getattr(getattr(longrepr, "reprcrash", None), "message", None)
+    return crash if crash is not None else str(longrepr)

@@ -36,9 +36,9 @@ def diff(a: Path, b: Path, as_json: bool) -> None:
     from repro.cli.style import echo_lines, for_stream
     from repro.compare import compare
     from repro.errors import EXIT_BAD
-    from repro.reader import open_bundle
+    from repro.reader import open_bundles
 
-    result = compare(open_bundle(a), open_bundle(b))
+    result = compare(*open_bundles(a, b))
     if as_json:
         emit_json(result.to_json())
     else:

@@ -176,6 +176,41 @@ def lock_options(kw: dict[str, Any]) -> Any:
     )
 
 
+def effective_options() -> dict[str, dict[str, Any]]:
+    """Every option of the command being run: its value and where it came from.
+
+    Configured is not proof of in force, but the record must at least say what
+    was configured and by whom (command line, which file's [tool.repro], the
+    environment, or repro's default).
+    """
+    ctx = click.get_current_context()
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    config_file = parent.get("config_path", "pyproject.toml")
+    names = {
+        click.core.ParameterSource.COMMANDLINE: "command line",
+        click.core.ParameterSource.ENVIRONMENT: "environment",
+        click.core.ParameterSource.DEFAULT_MAP: f"[tool.repro] in {config_file}",
+        click.core.ParameterSource.DEFAULT: "default",
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in ctx.params.items():
+        source = ctx.get_parameter_source(name)
+        where = names.get(source, "default") if source is not None else "default"
+        out[name] = {"value": _recordable(value), "source": where}
+    return out
+
+
+def _recordable(value: Any) -> Any:
+    """JSON-ready, and never a password given in an index URL."""
+    from repro.redact import strip_url_credentials
+
+    if isinstance(value, (tuple, list)):
+        return [_recordable(v) for v in value]
+    if isinstance(value, (Path, str)):
+        return strip_url_credentials(str(value))
+    return value
+
+
 def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
     """RunOptions from the options `opts_run` defines (popped from `kw`)."""
     import re
@@ -206,4 +241,5 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
         # With --json, stdout carries the JSON object alone; test output goes to stderr.
         echo_out=None if kw["quiet"] else err if kw["as_json"] else sys.stdout.buffer,
         echo_err=None if kw["quiet"] else err,
+        options=effective_options(),
     )

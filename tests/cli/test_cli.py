@@ -87,8 +87,19 @@ def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypa
     assert run_dir.parent == Path("elsewhere/runs")
     env = json.loads((run_dir / "env.json").read_text())
     assert env["environment"]["values"]["MY_SETTING"] == "visible"
+    # The record says what was configured and by whom.
+    options = json.loads((run_dir / "run_metadata.json").read_text())["options"]
+    assert options["outputs"] == {"value": "elsewhere", "source": "[tool.repro] in pyproject.toml"}
+    assert options["env_allow"] == {
+        "value": ["MY_SETTING"],
+        "source": "[tool.repro] in pyproject.toml",
+    }
+    assert options["grace"]["source"] == "default"
     res = cli("run", "--json", "--outputs", "cli-wins")
-    assert Path(json.loads(res.stdout)["run_dir"]).parent == Path("cli-wins/runs")
+    run_dir = Path(json.loads(res.stdout)["run_dir"])
+    assert run_dir.parent == Path("cli-wins/runs")
+    options = json.loads((run_dir / "run_metadata.json").read_text())["options"]
+    assert options["outputs"] == {"value": "cli-wins", "source": "command line"}
 
 
 def test_unknown_config_key_is_a_usage_error(cli, project, monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -145,15 +144,24 @@ def test_source_date_epoch_overrides_the_run_start_and_is_clamped_to_1980(
 
 
 def test_source_date_epoch_that_is_not_a_number_is_a_usage_error(
-    old_run: Path, tmp_path: Path
+    old_run: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "yesterday"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "repro", "pack", old_run, "--out", tmp_path],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("repro: error: SOURCE_DATE_EPOCH is not an integer")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    res = cli("pack", old_run, "--out", tmp_path / "out")
+    assert res.exit_code == 2
+    assert res.stderr == "repro: error: SOURCE_DATE_EPOCH is not an integer: 'yesterday'\n"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "method"), [(255, zipfile.ZIP_STORED), (256, zipfile.ZIP_DEFLATED)]
+)
+def test_files_below_256_bytes_are_stored_and_larger_ones_deflated(
+    old_run: Path, tmp_path: Path, size: int, method: int
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(old_run, run_dir)
+    (run_dir / "notes.txt").write_bytes(b"n" * size)
+    res = pack(run_dir, out_dir=tmp_path / "out")
+    with zipfile.ZipFile(res.path) as zf:
+        assert zf.getinfo(f"repro-{res.run_id}/data/notes.txt").compress_type == method

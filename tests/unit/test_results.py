@@ -67,11 +67,15 @@ def test_phases_fold_into_one_outcome_per_test():
         "t::xfail": "xfailed",
         "t::xpass": "xpassed",
     }
+    # Counts are per report, as pytest's summary line counts them: the teardown
+    # error after a passing call is 1 passed and 1 error, after a failing call
+    # 1 failed and 1 error (tests/conformance checks this against pytest itself).
+    assert res.counts_source == "stream"
     assert res.counts == {
-        "passed": 2,
+        "passed": 3,
         "failed": 1,
         "skipped": 1,
-        "error": 2,
+        "error": 3,
         "xfailed": 1,
         "xpassed": 1,
     }
@@ -190,3 +194,52 @@ def test_a_test_started_twice_without_finishing_is_not_counted():
     res = parse_events(lines)
     assert res.order == ("t::a", "t::a") and res.outcomes == {"t::a": "passed"}
     assert res.counts["xpassed"] == 0 and res.in_flight is None
+
+
+# A results stream exactly as repro's plugin wrote it in format 2 (repro before
+# format 3): no categories, `xfail` as true, short messages. Bundles made then
+# must still verify, so the reader must still fold them the same way.
+FORMAT_2 = (Path(__file__).parent / "data/results-format2.jsonl").read_bytes()
+
+
+def test_reader_accepts_format_2_streams():
+    res = parse_events(FORMAT_2.splitlines())
+    assert res.bad_lines == 0 and res.format == 2
+    assert res.outcomes == {
+        "t.py::test_ok": "passed",
+        "t.py::test_fail": "failed",
+        "t.py::test_xfail": "xfailed",
+    }
+    # No summary in format 2: recounted by pytest's default categories.
+    assert res.counts_source == "stream"
+    assert {k: n for k, n in res.counts.items() if n} == {
+        "passed": 1,
+        "failed": 1,
+        "error": 2,
+        "xfailed": 1,
+    }
+
+
+def test_unknown_outcomes_and_phases_are_kept_not_rejected():
+    """Plugins add outcomes (`rerun`) and phases (xdist's `???`): a stream that has
+    them is pytest's, not a malformed one."""
+    lines = [
+        _ev(ev="session", format=3, pytest="9.2.0", plugins=[]),
+        _ev(ev="start", id="t::flaky"),
+        _ev(ev="report", id="t::flaky", when="call", outcome="rerun", dur=0.1, cat="rerun"),
+        _ev(ev="report", id="t::flaky", when="teardown", outcome="passed", dur=0.0),
+        _ev(ev="start", id="t::flaky"),
+        _ev(ev="passed", id="t::flaky", dur=[0.0, 0.0, 0.0]),
+        _ev(ev="start", id="t::crash"),
+        _ev(
+            ev="report", id="t::crash", when="???", outcome="failed", dur=0, cat="failed", wk="gw1"
+        ),
+        _ev(ev="finish", exitstatus=1, summary={"passed": 1, "failed": 1, "rerun": 1}),
+    ]
+    res = parse_events(lines)
+    assert res.bad_lines == 0
+    assert res.order == ("t::flaky", "t::crash")
+    assert res.outcomes == {"t::flaky": "passed", "t::crash": "failed"}
+    assert res.in_flight is None
+    assert res.categories == {"rerun": 1, "passed": 1, "failed": 1}
+    assert res.counts_source == "pytest"
