@@ -118,11 +118,11 @@ def _header(inp: ReportInput) -> str:
         f"<span>verify: {integrity}</span>"
         f'<span>tests: <span class="badge {cls}">{esc(inp.status)}</span>{reason}</span>'
         f'<span>digest: <code id="digest">{esc(inp.digest or "none")}</code></span>'
-        f"<span>run: <code>{esc(inp.run_id)}</code></span></div>"
+        "</div>"
         + (f'<ul class="problems" aria-label="Verify problems">{problems}</ul>' if problems else "")
         + (f'<ul class="warn" aria-label="Verify warnings">{warnings}</ul>' if warnings else "")
         + (f'<p class="mono" id="verdict-line">{esc(v.line)}</p>' if v.line else "")
-        + _facts(inp.run_facts)
+        + _facts((("run", inp.run_id), *inp.run_facts))
     )
 
 
