@@ -19,6 +19,14 @@ $(CONFORMANCE)/pytest-%/.installed: tests/conformance/requirements-pytest%.txt
 
 conformance-venvs: $(CONFORMANCE_STAMPS)
 
+# pytest and its dependencies as wheels, for the tests that install a lock offline
+# (repro replay): `--find-links .wheelhouse --no-index`.
+WHEELHOUSE := .wheelhouse
+$(WHEELHOUSE)/.filled: $(STAMP)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --dest $(WHEELHOUSE) \
+		"pytest==$$($(BIN)/python -c 'import pytest; print(pytest.__version__)')"
+	@touch $@
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
@@ -32,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint $(CONFORMANCE_STAMPS)
+test: $(STAMP) lint $(CONFORMANCE_STAMPS) $(WHEELHOUSE)/.filled
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
@@ -43,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(CONFORMANCE) outputs/runs outputs/bundles outputs/latest
+	rm -rf $(VENV) $(CONFORMANCE) $(WHEELHOUSE) outputs/runs outputs/bundles outputs/latest

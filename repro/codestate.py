@@ -77,7 +77,12 @@ def capture(project: Path, dest: Path, *, exclude: Iterable[Path] = ()) -> dict[
     (the run folder). Returns the `code` part of env.json."""
     top = _git(project, "rev-parse", "--show-toplevel")
     if top is not None:
-        return _capture_git(Path(top.decode().strip()), dest, list(exclude))
+        root = Path(top.decode().strip())
+        record = _capture_git(root, dest, list(exclude))
+        # Where the project sits in the repository, for a replay's checkout.
+        subdir = project.resolve().relative_to(root.resolve()).as_posix()
+        record["subdir"] = "" if subdir == "." else subdir
+        return record
     return _capture_files(project.resolve(), dest, list(exclude))
 
 

@@ -142,11 +142,34 @@ _plain_report: Any = None  # pytest's TestReport: the only class the fast path t
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption("--repro-results", default=None, help="repro: per-test JSON-lines file")
+    parser.addoption(
+        "--repro-order",
+        default=None,
+        help="repro replay: run the tests in the order of this JSON list of node ids",
+    )
+
+
+class _Order:
+    """`repro replay`: the recorded order, whatever else reordered the tests; tests the
+    run did not have go last, in the order collected."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, encoding="utf-8") as fh:
+            order = json.load(fh)
+        self.rank = {nodeid: i for i, nodeid in enumerate(order)}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: Any) -> None:
+        last = len(self.rank)
+        items.sort(key=lambda item: self.rank.get(item.nodeid, last))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly and xdist have settled their options
 def pytest_configure(config: Any) -> None:
     global _recorder, _config, _plain_report
+    order = config.getoption("repro_order")
+    if order and not config.pluginmanager.has_plugin("repro-order"):
+        config.pluginmanager.register(_Order(order), "repro-order")  # xdist workers too
     path = config.getoption("repro_results")
     if not path or _recorder is not None or hasattr(config, "workerinput"):
         return
