@@ -71,6 +71,17 @@ def test_sidecar_without_a_digest_is_reported(valid_bundle: Path, tmp_path: Path
     ]
 
 
+def test_sidecar_of_binary_junk_is_reported_not_a_crash(valid_bundle: Path, tmp_path: Path) -> None:
+    path = copy_bundle(valid_bundle, tmp_path)
+    digest = verify(valid_bundle).digest
+    side = path.with_name(path.name + ".sha256")
+    side.write_bytes(b"\xff\xfe\x00junk\n")
+    assert [p.message for p in verify(path).problems] == ["sidecar holds no repro content digest"]
+    # Junk beside a good digest line does not hide it.
+    side.write_bytes(f"# repro content digest: {digest}\n".encode() + b"\xff\xfe\n")
+    assert verify(path).ok
+
+
 def test_bundle_without_a_sidecar_is_fine(valid_bundle: Path, tmp_path: Path) -> None:
     report = verify(copy_bundle(valid_bundle, tmp_path))
     assert report.ok and report.warnings == ()
