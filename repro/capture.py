@@ -62,6 +62,7 @@ class CaptureResult:
     kill_sequence: tuple[KillStep, ...]
     group_cleanup: tuple[KillStep, ...]  # signals sent to leftovers after the child exited
     output_abandoned: bool  # a process outside the group still held the pipes open
+    terminated: bool = False  # repro itself was sent SIGTERM (not the user's Ctrl-C)
 
     @property
     def duration(self) -> float:
@@ -115,13 +116,23 @@ def _killpg(pgid: int, sig: int) -> bool:
         return False
 
 
+class _StopRequest(threading.Event):
+    """Set by Ctrl-C or by a SIGTERM to repro; remembers which, since only Ctrl-C is the user."""
+
+    signum: int = signal.SIGINT
+
+    def ask(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        self.set()
+
+
 @contextlib.contextmanager
-def _sigint_to_flag(flag: threading.Event) -> Iterator[None]:
+def _sigint_to_flag(flag: _StopRequest) -> Iterator[None]:
     """While capturing, Ctrl-C (or SIGTERM to repro) asks for an orderly stop."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler = lambda signum, frame: flag.set()  # noqa: E731
+    handler = flag.ask
     old_int = signal.signal(signal.SIGINT, handler)
     old_term = signal.signal(signal.SIGTERM, handler)
     try:
@@ -178,7 +189,7 @@ def run_captured(
 ) -> CaptureResult:
     """Run `argv`, tee its output into `logs_dir`, and say how it ended."""
     sinks = _Sinks(logs_dir, echo_out, echo_err)
-    interrupt = threading.Event()
+    interrupt = _StopRequest()
     try:
         with _sigint_to_flag(interrupt):
             return _run(argv, cwd, env, sinks, policy, interrupt)
@@ -192,7 +203,7 @@ def _run(
     env: Mapping[str, str],
     sinks: _Sinks,
     policy: StopPolicy,
-    interrupt: threading.Event,
+    interrupt: _StopRequest,
 ) -> CaptureResult:
     started_wall = time.time()
     try:
@@ -211,7 +222,7 @@ def _run(
     assert proc.stdout is not None and proc.stderr is not None
     stopper = _Stopper(proc.pid, started, policy)
     deadline = started + policy.timeout if policy.timeout else None
-    timed_out = interrupted = False
+    timed_out = interrupted = terminated = False
     cleanup: list[KillStep] = []
     abandoned = False
 
@@ -228,9 +239,11 @@ def _run(
             if interrupt.is_set():
                 interrupt.clear()
                 if exited_at is None:
-                    interrupted = interrupted or not timed_out
+                    by_user = interrupt.signum == signal.SIGINT
+                    interrupted = interrupted or (by_user and not timed_out and not terminated)
+                    terminated = terminated or (not by_user and not timed_out)
                     # a second Ctrl-C skips the rest of the grace period
-                    stopper.escalate("interrupted by the user")
+                    stopper.escalate("interrupted by the user" if by_user else "repro got SIGTERM")
             if (
                 deadline is not None
                 and now >= deadline
@@ -286,6 +299,7 @@ def _run(
         kill_sequence=tuple(stopper.steps),
         group_cleanup=tuple(cleanup),
         output_abandoned=abandoned,
+        terminated=terminated,
     )
 
 

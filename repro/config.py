@@ -46,18 +46,35 @@ def load(path: Path) -> dict[str, Any]:
     return table
 
 
+def _relative_to(base: Path, param: Any, value: Any) -> Any:
+    """A relative path in the file is relative to the file's folder, not to the cwd:
+    `repro --project sub run` reads sub/pyproject.toml, whose `outputs = "out"` is sub/out."""
+    import click
+
+    if not isinstance(getattr(param, "type", None), click.Path):
+        return value
+    if isinstance(value, str):
+        return value if Path(value).is_absolute() else str(base / value)
+    if isinstance(value, list):
+        return [_relative_to(base, param, v) for v in value]
+    return value
+
+
 def default_map(table: dict[str, Any], commands: Mapping[str, Any], source: Path) -> dict[str, Any]:
     """Turn config keys into click's {command: {param_name: value}}."""
     out: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for name, cmd in commands.items():
         for param in getattr(cmd, "params", []):
+            if not getattr(param, "expose_value", True):
+                continue  # `--config` itself: a file cannot name another file
             for opt in getattr(param, "opts", []):
                 key = opt.lstrip("-")
                 if opt.startswith("--") and key in table:
                     value = table[key]
                     if getattr(param, "multiple", False) and isinstance(value, str):
                         value = [value]
+                    value = _relative_to(source.parent, param, value)
                     out.setdefault(name, {})[param.name] = value
                     used.add(key)
     unknown = sorted(set(table) - used)

@@ -11,6 +11,7 @@ EXIT_BAD = 1  # the thing checked is bad: tests failed/crashed, bundle invalid
 EXIT_USAGE = 2
 EXIT_ENV = 3  # environment or I/O: cannot write, pip-tools failed, no index
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # repro was sent SIGTERM (128 + 15); records still written
 
 
 class ReproError(Exception):

@@ -56,12 +56,13 @@ PYLOCK: Final = "pylock.toml"
 LOG_STDOUT: Final = "logs/stdout.log"
 LOG_STDERR: Final = "logs/stderr.log"
 LOG_COMBINED: Final = "logs/pytest_output.txt"
+LOG_ANSI: Final = "logs/pytest_output.ansi"  # pytest's raw bytes, only when it wrote colour
 RESULTS_JSONL: Final = "results/results.jsonl"
 JUNIT_XML: Final = "results/junit.xml"
 SCHEMAS_DIR: Final = "schemas"
 CODE_DIR: Final = "code"
 
-LOG_FILES: Final = (LOG_STDOUT, LOG_STDERR, LOG_COMBINED)
+LOG_FILES: Final = (LOG_STDOUT, LOG_STDERR, LOG_COMBINED, LOG_ANSI)
 RESULT_FILES: Final = (RESULTS_JSONL, JUNIT_XML)
 LOCK_FILES: Final = (LOCK_FILE, PYLOCK)
 # Each record and the schema it follows; lock.json is the only optional one.

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, codestate, envinfo, junit, layout, records, results
-from repro.errors import EnvironmentProblem, UsageError
+from repro import __version__, capture, codestate, envinfo, junit, layout, logtidy, records, results
+from repro.errors import EXIT_TERMINATED, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
 from repro.model import LockRecord
@@ -178,6 +178,7 @@ def _run_into(
     junit_xml.close(res.in_flight, f"the run ended while this test ran: {reason}", cap.ended)
     warnings: list[str] = []
 
+    logtidy.strip_colour(staging / "logs")
     redactions = _redact_logs(staging, opts.redact) if opts.redact else []
 
     lock_info, lock_drift = None, None
@@ -204,6 +205,8 @@ def _run_into(
         if (staging / rel).is_file():
             digest, size = sha256_file(staging / rel)
             files[rel] = {"size": size, "sha256": digest}
+    log_digests = {r[len("logs/") :]: str(f["sha256"]) for r, f in files.items() if "logs/" in r}
+    logtidy.share_identical(staging / "logs", log_digests)
 
     counts = res.counts
     metadata = records.validate(
@@ -295,7 +298,7 @@ def _run_into(
         run_dir=run_dir,
         status=status,
         status_reason=reason,
-        exit_code=exit_code_for(status),
+        exit_code=EXIT_TERMINATED if cap.terminated else exit_code_for(status),
         pytest_exit_code=cap.returncode,
         signal=cap.signal,
         counts=counts,

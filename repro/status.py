@@ -19,6 +19,8 @@ def classify(cap: capture.CaptureResult, res: results.TestResults) -> tuple[Stat
     rc = cap.returncode
     if cap.timed_out:
         return Status.TIMED_OUT, f"stopped after the timeout; hung test: {res.in_flight or 'none'}"
+    if cap.terminated and rc != 0:  # rc 0: the suite had finished when the signal came
+        return Status.KILLED, "repro was sent SIGTERM from outside and stopped the suite"
     if cap.interrupted:
         return Status.INTERRUPTED, "interrupted by the user"
     if cap.signal is not None:

@@ -79,6 +79,9 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
+    # Every --json object any test makes is checked against its schema (repro/cli/contract.py).
+    monkeypatch.setenv("REPRO_CHECK_JSON", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from repro.cli import (  # noqa: F401  (registers the commands)
     bundle,
+    clean,
     diff,
     lock,
     pack,

@@ -9,7 +9,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -28,30 +28,33 @@ def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
-    complete, valid bundle. With --json, stdout carries only
-    {"bundle", "digest", "status", "exit_code", "run_id", "report"} and test output goes
-    to stderr.
+    complete, valid bundle. With --json, stdout carries one object
+    (schemas/cli/bundle.schema.json) and the test output goes to stderr.
 
     \b
     Example:
-      repro bundle -- -q
-      repro verify outputs/bundles/repro-<run_id>-<digest>.zip --expect sha256:<digest>
+      repro bundle --no-lock -- -q
+      repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
+        --expect sha256:<digest>
     """
     from repro import lock as lockmod
-    from repro import runner
+    from repro import runner, workspace
     from repro.bundle import pack as do_pack
+    from repro.cli.contract import abspath
 
     lock_path = None
     if not no_lock:
         lres = lockmod.lock(lock_options(kw))
         for w in lres.warnings:
-            say(f"repro: warning: {w}")
+            say(f"repro: warning: {w}", "warning")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
+    workspace.ensure(opts.outputs)
     res = runner.run(opts, on_start=announce)
-    finished(res)
+    finished(res, quiet=kw["quiet"])
     packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    workspace.write_index(opts.outputs)
     report = None
     if with_report:
         from repro.report import write_report
@@ -60,8 +63,8 @@ def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
     if kw["as_json"]:
         emit_json(
             {
-                "report": str(report.path) if report else None,
-                "bundle": str(packed.path),
+                "report": abspath(report.path) if report else None,
+                "bundle": abspath(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
                 "exit_code": res.exit_code,
@@ -69,8 +72,8 @@ def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
             }
         )
     else:
-        click.echo(f"{packed.path}\n{packed.digest}")
+        click.echo(f"{shown(packed.path)}\n{packed.digest}")
         if report is not None:
-            say(f"repro: report: {report.path}")
-        say(f"repro: verify with: repro verify {packed.path} --expect {packed.digest}")
+            say(f"repro: report: {shown(report.path)}", "note")
+        say(verify_line(packed.path, packed.digest), "note")
     sys.exit(res.exit_code)

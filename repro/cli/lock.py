@@ -28,9 +28,11 @@ from repro.cli.render import lock_summary
 def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
     """Write requirements.lock with pip-tools (hashes), or an exact snapshot.
 
+    Inputs: requirements.in, requirements/*.in, pyproject.toml or setup.cfg;
+    with none, the installed environment is snapshotted.
+
     \b
     Example:
-      repro lock                                  # from requirements.in / pyproject.toml
       repro lock --no-index --find-links wheels/  # offline, from a wheelhouse
     """
     from repro import lock as lockmod

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from repro.cli.app import F
+from repro.cli.app import META_CONFIG, F
 
 
 def opt_json(fn: F) -> F:
@@ -25,6 +27,20 @@ def opt_project(fn: F) -> F:
         show_default=True,
         help="The project whose tests are run.",
     )(fn)
+
+
+def opt_project_of(what: str) -> Callable[[F], F]:
+    """`--project` for commands that read outputs/: by default the project `what` belongs to."""
+
+    def deco(fn: F) -> F:
+        return click.option(
+            "--project",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=f"Project whose outputs/ is used [default: the project of {what}, else .].",
+        )(fn)
+
+    return deco
 
 
 def opts_run(fn: F) -> F:
@@ -81,7 +97,7 @@ def opts_run(fn: F) -> F:
                 "-q",
                 "--quiet",
                 is_flag=True,
-                help="Do not echo the test output live (it is still captured).",
+                help="Do not echo the test output (still captured); failures are still named.",
             ),
             click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
         ]
@@ -184,8 +200,7 @@ def effective_options() -> dict[str, dict[str, Any]]:
     environment, or repro's default).
     """
     ctx = click.get_current_context()
-    parent = ctx.parent.params if ctx.parent is not None else {}
-    config_file = parent.get("config_path", "pyproject.toml")
+    config_file = ctx.meta.get(META_CONFIG, "pyproject.toml")  # set by the group (app.py)
     names = {
         click.core.ParameterSource.COMMANDLINE: "command line",
         click.core.ParameterSource.ENVIRONMENT: "environment",
@@ -216,6 +231,7 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
     import re
 
     from repro.capture import StopPolicy
+    from repro.cli.colour import pytest_color_args
     from repro.lock import DRIFT_IGNORE
     from repro.redact import DEFAULT_ENV_ALLOW, strip_url_credentials
     from repro.runner import RunOptions
@@ -227,19 +243,23 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
             raise click.BadParameter(f"{pattern!r}: {exc}", param_hint="--redact") from exc
     project: Path = kw["project"]
     err = sys.stderr.buffer
+    # With --json, stdout carries the JSON object alone; test output goes to stderr.
+    echo_out = None if kw["quiet"] else err if kw["as_json"] else sys.stdout.buffer
+    shown_on = sys.stderr if kw["as_json"] else sys.stdout
+    colour = pytest_color_args(shown_on, kw["pytest_args"]) if echo_out else ()
     return RunOptions(
         project=project,
-        outputs=kw["outputs"] or project / "outputs",
+        # Absolute: pytest runs in the project folder, and is handed paths under outputs/.
+        outputs=Path(os.path.abspath(kw["outputs"] or project / "outputs")),
         python=kw["python"],
-        pytest_args=tuple(kw["pytest_args"]),
+        pytest_args=(*colour, *kw["pytest_args"]),
         policy=StopPolicy(timeout=kw["timeout"], grace=kw["grace"]),
         lock_path=lock_path,
         env_allow=(*DEFAULT_ENV_ALLOW, *kw["env_allow"]),
         drift_ignore=(*DRIFT_IGNORE, *kw["drift_ignore"]),
         redact=tuple(kw["redact"]),
         repro_argv=("repro", *map(strip_url_credentials, sys.argv[1:])),
-        # With --json, stdout carries the JSON object alone; test output goes to stderr.
-        echo_out=None if kw["quiet"] else err if kw["as_json"] else sys.stdout.buffer,
+        echo_out=echo_out,
         echo_err=None if kw["quiet"] else err,
         options=effective_options(),
     )

@@ -58,6 +58,7 @@ def report(
       repro report outputs/bundles/repro-<run_id>-<digest>.zip -o report.html
       repro report outputs/latest -o report.html
     """
+    from repro.cli.contract import abspath
     from repro.report import write_report
 
     target = out if out is not None else Path(source.resolve().name.removesuffix(".zip") + ".html")
@@ -65,9 +66,9 @@ def report(
     if as_json:
         emit_json(
             {
-                "report": str(res.path),
+                "report": abspath(res.path),
                 "size": res.size,
-                "source": str(res.source),
+                "source": abspath(res.source),
                 "intact": res.intact,
                 "digest": res.digest,
                 "status": res.status,
@@ -77,5 +78,5 @@ def report(
     else:
         click.echo(str(res.path))
         if not res.intact:
-            say(f"repro: {source} failed verification; the report lists the problems")
+            say(f"repro: {source} failed verification; the report lists the problems", "warning")
     sys.exit(0 if res.intact else EXIT_BAD)

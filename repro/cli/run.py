@@ -7,7 +7,7 @@ from typing import Any
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
 from repro.cli.options import opts_run, run_options
-from repro.cli.render import announce, finished
+from repro.cli.render import announce, finished, run_summary
 
 
 @main.command(context_settings=CONTEXT)
@@ -18,27 +18,21 @@ def run(**kw: Any) -> None:
 
     Arguments after `--` go to pytest. The output streams live while being
     captured; the run's status decides the exit code (0 only if tests passed).
+    outputs/index.md is rewritten afterwards.
 
     \b
     Example:
-      repro run -- -x tests/unit
+      repro run -- -x -q
     """
-    from repro import runner
+    from repro import runner, workspace
     from repro.lock import DEFAULT_LOCK
 
     lock_path = kw["project"] / DEFAULT_LOCK
     opts = run_options(kw, lock_path if lock_path.is_file() else None)
+    workspace.ensure(opts.outputs)
     res = runner.run(opts, on_start=announce)
-    finished(res)
+    finished(res, quiet=kw["quiet"])
+    workspace.write_index(opts.outputs)
     if kw["as_json"]:
-        emit_json(
-            {
-                "run_id": res.run_id,
-                "run_dir": str(res.run_dir),
-                "status": res.status,
-                "exit_code": res.exit_code,
-                "counts": res.counts,
-                "in_flight": res.in_flight,
-            }
-        )
+        emit_json(run_summary(res))
     sys.exit(res.exit_code)

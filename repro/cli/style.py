@@ -4,7 +4,6 @@ the terminal)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import textwrap
@@ -83,8 +82,10 @@ def safe(text: str) -> str:
 
 def for_stream(stream: IO[str] | None = None) -> Style:
     stream = stream or sys.stdout
+    from repro.cli import colour as colour_mode
+
     tty = bool(getattr(stream, "isatty", lambda: False)())
-    colour = tty and not os.environ.get("NO_COLOR")
+    colour = colour_mode.enabled(stream)  # --color, NO_COLOR, a terminal
     width = min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns) if tty else WIDTH
     return Style(colour=colour, width=max(width, 40))
 

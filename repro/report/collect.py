@@ -140,23 +140,26 @@ def _drift(d: Drift) -> str:
 
 
 def _logs(b: Bundle, limit: int) -> Iterator[Excerpt]:
-    """The interleaved output first (what the terminal showed), then each stream; a stream
-    identical to it (stdout, when nothing went to stderr) is named, not shown twice."""
+    """The interleaved output first (what the terminal showed: pytest's raw bytes with their
+    colour when it wrote colour), then each stream; a file that repeats the one shown (the
+    plain copy of coloured output; stdout, when nothing went to stderr) is named, not shown
+    twice."""
     files = b.metadata.files if b.metadata else {}
-    combined = _excerpt(b, layout.LOG_COMBINED, limit)
+    first = layout.LOG_ANSI if layout.LOG_ANSI in b.files else layout.LOG_COMBINED
+    combined = _excerpt(b, first, limit)
     if combined is not None:
         yield combined
-    for rel in (layout.LOG_STDOUT, layout.LOG_STDERR):
+    shown = combined is not None and not combined.omitted
+    for rel in (layout.LOG_COMBINED, layout.LOG_STDOUT, layout.LOG_STDERR):
+        if rel == first or rel not in b.files:
+            continue
         ref = files.get(rel)
-        if (
-            combined
-            and not combined.omitted
-            and ref
-            and ref.size
-            and ref == files.get(combined.name)
-        ):
-            same = f"identical to {combined.name} above (same sha256)"
-            yield Excerpt(rel, b"", b"", ref.size, omitted=same)
+        if shown and rel == layout.LOG_COMBINED:
+            why = f"the same output as {first} above, without its colour"
+            yield Excerpt(rel, b"", b"", b.files[rel], omitted=why)
+        elif shown and ref and ref.size and ref == files.get(first):
+            why = f"identical to {first} above (same sha256)"
+            yield Excerpt(rel, b"", b"", ref.size, omitted=why)
         elif (x := _excerpt(b, rel, limit)) is not None:
             yield x
 

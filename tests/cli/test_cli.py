@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from repro.cli import main
 from tests.conftest import PASSING
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("command", ["lock", "run", "pack", "bundle", "verify"])
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_has_help_with_an_example(cli, command):
     res = cli(command, "--help")
     assert res.exit_code == 0
@@ -43,7 +44,9 @@ def test_version_does_not_import_heavy_modules():
 def test_usage_errors_exit_2_with_one_line(cli, tmp_path):
     res = cli("pack", tmp_path / "nope")
     assert res.exit_code == 2
-    assert res.stderr.strip() == f"repro: error: run folder not found: {tmp_path / 'nope'}"
+    assert res.stderr.strip() == (
+        f"repro: error: run folder not found: {tmp_path / 'nope'} (see `repro pack --help`)"
+    )
     res = cli("run", "--redact", "(unclosed")
     assert res.exit_code == 2 and "--redact" in res.stderr
     res = cli("verify")
@@ -65,7 +68,7 @@ def test_verify_reports_each_bundle(cli, valid_bundle, tmp_path):
     assert "not a zip file" in lines[2]
     res = cli("verify", valid_bundle, "--json")
     report = json.loads(res.stdout)
-    assert report[0]["ok"] is True and report[0]["status"] == "failed"
+    assert report["ok"] is True and report["bundles"][0]["status"] == "failed"
 
 
 def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypatch):
@@ -84,7 +87,7 @@ def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypa
     res = cli("run", "--json")
     assert res.exit_code == 0, res.output
     run_dir = Path(json.loads(res.stdout)["run_dir"])
-    assert run_dir.parent == Path("elsewhere/runs")
+    assert run_dir.parent == proj / "elsewhere/runs"
     env = json.loads((run_dir / "env.json").read_text())
     assert env["environment"]["values"]["MY_SETTING"] == "visible"
     # The record says what was configured and by whom.
@@ -97,7 +100,7 @@ def test_config_table_sets_defaults_and_command_line_wins(cli, project, monkeypa
     assert options["grace"]["source"] == "default"
     res = cli("run", "--json", "--outputs", "cli-wins")
     run_dir = Path(json.loads(res.stdout)["run_dir"])
-    assert run_dir.parent == Path("cli-wins/runs")
+    assert run_dir.parent == proj / "cli-wins/runs"
     options = json.loads((run_dir / "run_metadata.json").read_text())["options"]
     assert options["outputs"] == {"value": "cli-wins", "source": "command line"}
 

@@ -30,7 +30,7 @@ def passing_bundle(passing_run: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 def verify_json(cli: Any, *args: Any) -> tuple[int, list[dict[str, Any]]]:
     res = cli("verify", "--json", *args)
-    return res.exit_code, json.loads(res.stdout)
+    return res.exit_code, json.loads(res.stdout)["bundles"]
 
 
 def test_intact_failing_bundle_is_ok_but_says_failed(cli, valid_bundle: Path) -> None:

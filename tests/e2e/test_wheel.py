@@ -38,6 +38,10 @@ def test_wheel_installs_and_finds_its_schemas(tmp_path):
     assert "repro/_pytest_plugin/repro_results_plugin.py" in names
     for static in ("report.html", "report.css", "report.js"):
         assert f"repro/report/static/{static}" in names
+    # the --json contract and the README written into users' outputs/ travel too
+    assert "repro/schemas/cli/verify.schema.json" in names
+    assert "repro/schemas/cli/error.schema.json" in names
+    assert "repro/data/outputs-README.md" in names
 
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

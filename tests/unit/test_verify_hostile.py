@@ -232,7 +232,7 @@ def test_expect_digest_from_sidecar_passes(valid_bundle: Path) -> None:
 
 def test_expect_digest_from_report_passes(valid_bundle: Path) -> None:
     res = CliRunner().invoke(main, ["verify", str(valid_bundle), "--json"], catch_exceptions=False)
-    digest = json.loads(res.stdout)[0]["digest"]
+    digest = json.loads(res.stdout)["bundles"][0]["digest"]
     assert res.exit_code == 0 and digest == verify(valid_bundle).digest
     assert cli(valid_bundle, "--expect", digest)[0] == 0
     assert cli(valid_bundle, "--expect", digest[7:])[0] == 0  # the bare hex is accepted too
