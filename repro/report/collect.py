@@ -150,16 +150,22 @@ def _logs(b: Bundle, limit: int) -> Iterator[Excerpt]:
     if combined is not None:
         yield combined
     shown = combined is not None and not combined.omitted
+    seen = {files.get(first), files.get(layout.LOG_COMBINED)} - {None}
     for rel in (layout.LOG_COMBINED, layout.LOG_STDOUT, layout.LOG_STDERR):
         if rel == first or rel not in b.files:
             continue
         ref = files.get(rel)
-        if shown and rel == layout.LOG_COMBINED:
-            why = f"the same output as {first} above, without its colour"
+        if shown and (rel == layout.LOG_COMBINED or (ref and ref.size and ref in seen)):
+            checked = _excerpt(b, rel, 0)  # nothing read: only whether it failed verification
+            if checked is not None and checked.omitted:
+                yield checked
+                continue
+            why = (
+                f"the text of {first} above, without its colour"
+                if rel == layout.LOG_COMBINED
+                else "the same bytes as the output above"
+            )
             yield Excerpt(rel, b"", b"", b.files[rel], omitted=why)
-        elif shown and ref and ref.size and ref == files.get(first):
-            why = f"identical to {first} above (same sha256)"
-            yield Excerpt(rel, b"", b"", ref.size, omitted=why)
         elif (x := _excerpt(b, rel, limit)) is not None:
             yield x
 
