@@ -1,9 +1,9 @@
 """`repro report` at scale: a real bundle of a generated 60,000-test suite, its report's
 size, the time to write it, and the time until Chromium shows it and answers a search.
 
-    python bench/html_report.py                 # 60,000 tests (about 2 minutes on 2 cores)
-    python bench/html_report.py --tests 2000    # a quick look
-    python bench/html_report.py --workdir /tmp/rb   # keep the suite and bundle; reuse them next time
+    python bench/html_report.py                  # 60,000 tests (the run takes minutes)
+    python bench/html_report.py --tests 2000     # a quick look
+    python bench/html_report.py --workdir /tmp/rb  # keep suite and bundle, reuse them next time
 
 Goals (issue 12): the file under 20 MB, the page interactive within 3 s. Writing the
 report is compared with `repro verify` of the same bundle, which it includes. The browser
