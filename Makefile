@@ -1,11 +1,21 @@
 # Two commands a newcomer needs: `make repro` and `make test`. Each creates or
 # reuses .venv and installs what it needs.
-PYTHON ?= python3
 VENV := .venv
-BIN := $(VENV)/bin
+# Windows (GNU make under Git Bash, as in .github/workflows/ci.yml): venvs keep
+# their programs in Scripts/, and the interpreter is `python`.
+ifeq ($(OS),Windows_NT)
+PYTHON ?= python
+VBIN := Scripts
+EXE := .exe
+else
+PYTHON ?= python3
+VBIN := bin
+EXE :=
+endif
+BIN := $(VENV)/$(VBIN)
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean conformance-venvs
+.PHONY: install repro test lint format bench clean conformance-venvs
 
 # pytest 7.4, 8.x and 9.x with the plugins real suites use, for tests/conformance:
 # filled here, at install time, so the tests never reach a package index.
@@ -13,8 +23,8 @@ CONFORMANCE := .venv-conformance
 CONFORMANCE_STAMPS := $(foreach v,7.4 8 9,$(CONFORMANCE)/pytest-$(v)/.installed)
 
 $(CONFORMANCE)/pytest-%/.installed: tests/conformance/requirements-pytest%.txt
-	@test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
-	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@test -x $(@D)/$(VBIN)/python$(EXE) || $(PYTHON) -m venv $(@D)
+	$(@D)/$(VBIN)/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
 conformance-venvs: $(CONFORMANCE_STAMPS)
@@ -28,9 +38,11 @@ $(WHEELHOUSE)/.filled: $(STAMP)
 	@touch $@
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python$(EXE) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+install: $(STAMP)
 
 repro: $(STAMP)
 	$(BIN)/repro bundle

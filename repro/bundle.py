@@ -13,26 +13,26 @@ compression, so the same run folder has the same digest on any zlib.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import time
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from repro import __version__, layout, records
 from repro.errors import EnvironmentProblem, UsageError
-from repro.fsutil import CHUNK, atomic_writer, dump_json, sha256_file
+from repro.fsutil import atomic_writer, dump_json, sha256_file
 from repro.layout import RECORD_SCHEMAS, role_of
 from repro.model import RunStamp
+from repro.progress import Reporter, silent
+from repro.zipwrite import DEFAULT_CODEC, Codec, SourceChanged, ZipWriter
 
 FORMAT = "repro-bundle/1"
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 STORE_BELOW = 256  # bytes: deflate only pays off above this
-DEFLATE_LEVEL = 6
 ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip can hold
 
 
@@ -44,6 +44,7 @@ class PackResult:
     run_id: str
     size: int
     reused: bool  # an identical bundle was already there
+    compression: str  # "stored", or the library and level of DEFLATE ("isal 1.9.1 level 1")
 
 
 def _payload(run_dir: Path) -> list[str]:
@@ -93,18 +94,22 @@ def _read_stamp(run_dir: Path) -> RunStamp:
     return RunStamp.from_json(stamp)
 
 
+def bag_info(run_id: str, octets: int, count: int, when: float) -> bytes:
+    """bag-info.txt: it depends on the payload's sizes, not on its hashes."""
+    return (
+        f"Bag-Software-Agent: repro {__version__}\n"
+        f"Bagging-Date: {time.strftime('%Y-%m-%d', time.gmtime(when))}\n"
+        f"External-Identifier: {run_id}\n"
+        f"Payload-Oxum: {octets}.{count}\n"
+    ).encode()
+
+
 def tag_files(
     run_id: str, created: str, entries: list[tuple[str, int, str]], when: float
 ) -> dict[str, bytes]:
     """The bag's tag files for payload `entries` of (relative path, size, sha256)."""
     manifest = "".join(f"{digest}  {layout.payload(rel)}\n" for rel, _, digest in entries).encode()
     octets = sum(size for _, size, _ in entries)
-    bag_info = (
-        f"Bag-Software-Agent: repro {__version__}\n"
-        f"Bagging-Date: {time.strftime('%Y-%m-%d', time.gmtime(when))}\n"
-        f"External-Identifier: {run_id}\n"
-        f"Payload-Oxum: {octets}.{len(entries)}\n"
-    ).encode()
     files = []
     for rel, size, digest in entries:
         item: dict[str, object] = {
@@ -132,7 +137,7 @@ def tag_files(
     )
     tags = {
         layout.BAGIT_TXT: BAGIT_TXT,
-        layout.BAG_INFO: bag_info,
+        layout.BAG_INFO: bag_info(run_id, octets, len(entries), when),
         layout.MANIFEST: manifest,
         layout.BUNDLE_MANIFEST: bundle_json,
     }
@@ -146,81 +151,149 @@ def content_digest(tagmanifest: bytes) -> str:
     return "sha256:" + hashlib.sha256(tagmanifest).hexdigest()
 
 
-def pack(run_dir: Path, *, out_dir: Path, store: bool = False) -> PackResult:
-    run_dir = Path(run_dir)
+def pack(
+    run_dir: Path, *, out_dir: Path, store: bool = False, progress: Reporter = silent
+) -> PackResult:
+    """Pack `run_dir` into `out_dir`, or reuse the bundle already there for the same content.
+
+    Each payload byte is read once (SHA-256, CRC-32 and DEFLATE in one pass), except when a
+    bundle of this run is already in `out_dir`: then the payload is hashed first, and an
+    existing bundle with the same digest and compression is reused without writing."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not run_dir.is_dir():
         raise UsageError(f"run folder not found: {run_dir}")
     stamp = _read_stamp(run_dir)
     run_id, created = stamp.run_id, stamp.created
     when = _timestamp(created)
-    rels = _payload(run_dir)
-    entries = [(rel, size, digest) for rel in rels for digest, size in [sha256_file(run_dir / rel)]]
-    tags = tag_files(run_id, created, entries, when)
-    digest = content_digest(tags[layout.TAGMANIFEST])
-    top = layout.top_folder(run_id)
-    name = layout.bundle_name(run_id, digest)
-    target = Path(out_dir) / name
-
-    members: list[tuple[str, bytes | Path, int]] = [
-        (layout.member(top, t), data, len(data)) for t, data in tags.items()
-    ]
-    members += [
-        (layout.member(top, layout.payload(rel)), run_dir / rel, size) for rel, size, _ in entries
-    ]
-    members.sort(key=lambda m: m[0].encode())
-
-    with atomic_writer(Path(out_dir) / f".{name}.new") as fh:
-        _write_zip(fh, members, when, store)
-    staged = Path(out_dir) / f".{name}.new"
-    reused = False
-    if target.exists():
-        if sha256_file(target) != sha256_file(staged):
-            staged.unlink()
-            raise EnvironmentProblem(
-                f"{target} already exists with other content",
-                hint="remove it, or pack into another --out folder",
-            )
+    sizes = {rel: (run_dir / rel).stat().st_size for rel in _payload(run_dir)}
+    codec = None if store else DEFAULT_CODEC
+    top = f"repro-{run_id}"
+    known: dict[str, str] | None = None
+    if out_dir.is_dir() and any(out_dir.glob(glob.escape(top) + "-*.zip")):
+        known = _hash_payload(run_dir, sizes, progress)
+        digest = content_digest(tag_files(run_id, created, _entries(sizes, known), when)[TAGS_LAST])
+        existing = _reuse(out_dir / bundle_name(top, digest), digest, run_id, codec)
+        if existing is not None:
+            return existing
+    changed = EnvironmentProblem(
+        f"{run_dir} changed while it was packed", hint="pack it again once the run is over"
+    )
+    try:
+        with atomic_writer(out_dir / f".{top}.packing") as fh:
+            ident = (run_id, created)
+            digests = _write_bundle(fh, run_dir, top, sizes, when, codec, ident, progress)
+    except SourceChanged as exc:
+        raise changed from exc
+    staged = out_dir / f".{top}.packing"
+    if known is not None and known != digests:
         staged.unlink()
-        reused = True
-    else:
+        raise changed
+    digest = content_digest(tag_files(run_id, created, _entries(sizes, digests), when)[TAGS_LAST])
+    target = out_dir / bundle_name(top, digest)
+    reused = _place(staged, target)
+    return _finish(target, digest, run_id, codec, reused)
+
+
+def _place(staged: Path, target: Path) -> bool:
+    """Move the staged zip to `target`; True when the same bytes were already there."""
+    if not target.exists():
         os.replace(staged, target)
+        return False
+    same = sha256_file(target) == sha256_file(staged)
+    staged.unlink()
+    if not same:
+        raise EnvironmentProblem(
+            f"{target} already exists with other content",
+            hint="remove it, or pack into another --out folder",
+        )
+    return True
+
+
+TAGS_LAST = "tagmanifest-sha256.txt"
+
+
+def bundle_name(top: str, digest: str) -> str:
+    return f"{top}-{digest[7:19]}.zip"
+
+
+def compression_of(codec: Codec | None) -> str:
+    return "stored" if codec is None else str(codec)
+
+
+def _entries(sizes: dict[str, int], digests: dict[str, str]) -> list[tuple[str, int, str]]:
+    return [(rel, size, digests[rel]) for rel, size in sizes.items()]
+
+
+def _hash_payload(run_dir: Path, sizes: dict[str, int], progress: Reporter) -> dict[str, str]:
+    out = {}
+    with progress("hashing the run", sum(sizes.values())) as advance:
+        for rel in sizes:
+            out[rel] = sha256_file(run_dir / rel, advance)[0]
+    return out
+
+
+def _write_bundle(
+    fh: IO[bytes],
+    run_dir: Path,
+    top: str,
+    sizes: dict[str, int],
+    when: float,
+    codec: Codec | None,
+    ident: tuple[str, str],
+    progress: Reporter,
+) -> dict[str, str]:
+    """Write the zip; return each payload file's SHA-256, taken from the bytes written.
+
+    Members go in bytewise name order, and `data/` sorts after the two tag files that do not
+    depend on the payload's hashes and before the three that do."""
+    run_id, created = ident
+    octets = sum(sizes.values())
+    digests: dict[str, str] = {}
+    label = "packing" if codec is None else f"packing ({codec})"
+    with ZipWriter(fh, when, codec, store_below=STORE_BELOW) as zw, progress(label, octets) as adv:
+        head = {"bag-info.txt": bag_info(run_id, octets, len(sizes), when), "bagit.txt": BAGIT_TXT}
+        for name, data in head.items():
+            zw.add(f"{top}/{name}", data, len(data))
+        for rel, size in sizes.items():
+            digests[rel] = zw.add(f"{top}/data/{rel}", run_dir / rel, size, adv)
+        tags = tag_files(run_id, created, _entries(sizes, digests), when)
+        for name in sorted(set(tags) - set(head)):
+            zw.add(f"{top}/{name}", tags[name], len(tags[name]))
+    return digests
+
+
+def _reuse(target: Path, digest: str, run_id: str, codec: Codec | None) -> PackResult | None:
+    """The bundle at `target` when its sidecar vouches for it (same digest and compression,
+    and the zip bytes it names are the ones on disk), else None."""
+    sidecar = target.with_name(target.name + ".sha256")
+    try:
+        text = sidecar.read_text()
+    except OSError:
+        return None
+    if (
+        not target.is_file()
+        or text.splitlines()[:2]
+        != sidecar_text(digest, "", target.name, compression_of(codec)).splitlines()[:2]
+    ):
+        return None
+    zip_hex, size = sha256_file(target)
+    if f"{zip_hex}  {target.name}" not in text.splitlines():
+        return None
+    return PackResult(target, sidecar, digest, run_id, size, True, compression_of(codec))
+
+
+def _finish(
+    target: Path, digest: str, run_id: str, codec: Codec | None, reused: bool
+) -> PackResult:
     zip_hex, size = sha256_file(target)
     sidecar = target.with_name(layout.sidecar_name(target.name))
     with atomic_writer(sidecar) as sc:
-        sc.write(sidecar_text(digest, zip_hex, target.name).encode())
-    return PackResult(target, sidecar, digest, run_id, size, reused)
+        sc.write(sidecar_text(digest, zip_hex, target.name, compression_of(codec)).encode())
+    return PackResult(target, sidecar, digest, run_id, size, reused, compression_of(codec))
 
 
-def sidecar_text(digest: str, zip_hex: str, name: str) -> str:
-    # The comment line carries the content digest; the second is a plain
-    # `sha256sum -c` line for the zip bytes (a transport check without repro).
-    return f"# repro content digest: {digest}\n{zip_hex}  {name}\n"
-
-
-def _zipinfo(name: str, when: float, size: int, store: bool) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=time.gmtime(when)[:6])
-    info.create_system = 3
-    info.external_attr = 0o100644 << 16
-    info.compress_type = zipfile.ZIP_STORED if store or size < STORE_BELOW else zipfile.ZIP_DEFLATED
-    info.file_size = size
-    return info
-
-
-def _write_zip(
-    fh: IO[bytes], members: list[tuple[str, bytes | Path, int]], when: float, store: bool
-) -> None:
-    with zipfile.ZipFile(fh, "w", compresslevel=DEFLATE_LEVEL) as zf:
-        for name, src, size in members:
-            info = _zipinfo(name, when, size, store)
-            with zf.open(info, "w") as dst:
-                for chunk in _chunks(src):
-                    dst.write(chunk)
-
-
-def _chunks(src: bytes | Path) -> Iterator[bytes]:
-    if isinstance(src, bytes):
-        yield src
-        return
-    with open(src, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            yield chunk
+def sidecar_text(digest: str, zip_hex: str, name: str, compression: str) -> str:
+    # The comment lines carry the content digest and how the zip was compressed (which
+    # decides its bytes, not its digest); the last is a plain `sha256sum -c` line for the
+    # zip bytes (a transport check without repro).
+    return f"# repro content digest: {digest}\n# compression: {compression}\n{zip_hex}  {name}\n"

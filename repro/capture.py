@@ -1,42 +1,46 @@
 """Run the test command as a child process group and capture everything it prints.
 
-One thread multiplexes both pipes with `selectors`: fixed-size reads, each
-chunk written at once to its own log, to the combined log and to the terminal.
-Memory stays constant whatever the child prints, neither pipe can stay full and
-block the child (a trickle of output is gathered for up to COALESCE_SECONDS
-between reads), and bytes are kept exactly (nothing is decoded).
+One loop takes fixed-size chunks from both pipes (a `platforms.PipeReader`:
+`selectors` on POSIX, a reader thread per pipe on Windows or with
+REPRO_CAPTURE=portable) and writes each at once to its own log, to the combined
+log and to the terminal. Memory stays constant whatever the child prints,
+neither pipe can stay full and block the child (a trickle of output is gathered
+for up to COALESCE_SECONDS between reads), and bytes are kept exactly (nothing
+is decoded).
 
-The child gets its own session, so a terminal Ctrl-C reaches only repro; repro
-then stops the group in order (SIGINT, grace, SIGTERM, grace, SIGKILL), the
-same sequence a `--timeout` triggers. Nothing here interprets test results.
+The child heads its own process group (`platforms.start_child`), so a terminal
+Ctrl-C reaches only repro; repro then stops the group in order (POSIX: SIGINT,
+grace, SIGTERM, grace, SIGKILL; Windows: CTRL_BREAK_EVENT, grace, the Job
+Object terminated), the same sequence a `--timeout` triggers. Nothing here
+interprets test results.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import selectors
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+from repro import platforms
 from repro.errors import EnvironmentProblem
 
-READ_SIZE = 1 << 16
+READ_SIZE = platforms.READ_SIZE
 # A child that prints a trickle (pytest's progress: one byte or one line per test)
 # would wake this loop once per test, and on two cores those wake-ups cost the
 # child ~10% of its wall time. After a read smaller than COALESCE_BELOW the loop
 # therefore lets output gather in the pipe for COALESCE_SECONDS (the terminal lags
 # by at most that), unless a large read came within HEAVY_SECONDS: a heavy writer
 # is never left blocked on a full pipe.
-COALESCE_BELOW = READ_SIZE // 2
-COALESCE_SECONDS = 0.01
-HEAVY_SECONDS = 0.25
+# (The portable reader's threads follow the same rule with the same values.)
+COALESCE_BELOW = platforms.COALESCE_BELOW
+COALESCE_SECONDS = platforms.COALESCE_SECONDS
+HEAVY_SECONDS = platforms.HEAVY_SECONDS
 # After the child exits, how long a grandchild may keep the pipes open before
 # the group is terminated, and how long reads go on after that.
 DRAIN_SECONDS = 1.0
@@ -62,6 +66,7 @@ class CaptureResult:
     kill_sequence: tuple[KillStep, ...]
     group_cleanup: tuple[KillStep, ...]  # signals sent to leftovers after the child exited
     output_abandoned: bool  # a process outside the group still held the pipes open
+    backend: platforms.Backend = "posix"  # how the pipes were read
     terminated: bool = False  # repro itself was sent SIGTERM (not the user's Ctrl-C)
 
     @property
@@ -79,10 +84,9 @@ class StopPolicy:
 class _Stopper:
     """The escalation ladder, shared by the timeout and by Ctrl-C."""
 
-    ladder = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-
-    def __init__(self, pgid: int, started: float, policy: StopPolicy) -> None:
-        self.pgid = pgid
+    def __init__(self, group: platforms.ChildGroup, started: float, policy: StopPolicy) -> None:
+        self.group = group
+        self.ladder = group.ladder
         self.started = started
         self.policy = policy
         self.steps: list[KillStep] = []
@@ -96,24 +100,17 @@ class _Stopper:
     def escalate(self, reason: str) -> None:
         if len(self.steps) >= len(self.ladder):
             return
-        sig = self.ladder[len(self.steps)]
+        index = len(self.steps)
+        step = self.ladder[index]
         self.reason = self.reason or reason
-        _killpg(self.pgid, sig)
+        self.group.send(step)
         now = time.monotonic()
-        self.steps.append(KillStep(sig.name, round(now - self.started, 3), reason))
-        delay = self.policy.grace if sig == signal.SIGINT else self.policy.term_grace
-        self.next_at = now + delay if sig != signal.SIGKILL else None
+        self.steps.append(KillStep(step, round(now - self.started, 3), reason))
+        delay = self.policy.grace if index == 0 else self.policy.term_grace
+        self.next_at = now + delay if index + 1 < len(self.ladder) else None
 
     def due(self, now: float) -> bool:
         return self.next_at is not None and now >= self.next_at
-
-
-def _killpg(pgid: int, sig: int) -> bool:
-    try:
-        os.killpg(pgid, sig)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 class _StopRequest(threading.Event):
@@ -186,13 +183,19 @@ def run_captured(
     policy: StopPolicy = StopPolicy(),
     echo_out: IO[bytes] | None = None,
     echo_err: IO[bytes] | None = None,
+    backend: platforms.Backend | None = None,
 ) -> CaptureResult:
-    """Run `argv`, tee its output into `logs_dir`, and say how it ended."""
+    """Run `argv`, tee its output into `logs_dir`, and say how it ended.
+
+    `backend` picks how the pipes are read (default: REPRO_CAPTURE, else the
+    platform's own; see repro.platforms).
+    """
+    backend = backend or platforms.choose_backend(os.environ)
     sinks = _Sinks(logs_dir, echo_out, echo_err)
     interrupt = _StopRequest()
     try:
         with _sigint_to_flag(interrupt):
-            return _run(argv, cwd, env, sinks, policy, interrupt)
+            return _run(argv, cwd, env, sinks, policy, interrupt, backend)
     finally:
         sinks.close()
 
@@ -204,37 +207,27 @@ def _run(
     sinks: _Sinks,
     policy: StopPolicy,
     interrupt: _StopRequest,
+    backend: platforms.Backend,
 ) -> CaptureResult:
     started_wall = time.time()
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        group = platforms.start_child(argv, cwd=cwd, env=env)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
     started = time.monotonic()
+    proc = group.proc
     assert proc.stdout is not None and proc.stderr is not None
-    stopper = _Stopper(proc.pid, started, policy)
+    stopper = _Stopper(group, started, policy)
     deadline = started + policy.timeout if policy.timeout else None
     timed_out = interrupted = terminated = False
     cleanup: list[KillStep] = []
     abandoned = False
 
-    sel = selectors.DefaultSelector()
-    for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-        os.set_blocking(pipe.fileno(), False)
-        sel.register(pipe, selectors.EVENT_READ, name)
-
+    reader = platforms.open_reader(backend, {"stdout": proc.stdout, "stderr": proc.stderr})
     exited_at: float | None = None
     heavy_until = 0.0
     try:
-        while sel.get_map():
+        while reader.open:
             now = time.monotonic()
             if interrupt.is_set():
                 interrupt.clear()
@@ -257,15 +250,16 @@ def _run(
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
             if exited_at is not None:
-                abandoned = _reap_group(proc.pid, started, exited_at, now, cleanup)
+                abandoned = _reap_group(group, started, exited_at, now, cleanup)
                 if abandoned:
                     break
             wait = 0.05 if (exited_at is not None or stopper.active) else 0.25
             if deadline is not None and not stopper.active:
                 wait = max(0.0, min(wait, deadline - now))
             got = 0
-            for key, _ in sel.select(wait):
-                got += _pump(sel, key, sinks)
+            for name, chunk in reader.read(wait):
+                sinks.write(name, chunk)
+                got += len(chunk)
             if got:
                 now = time.monotonic()
                 if got >= COALESCE_BELOW:
@@ -276,22 +270,20 @@ def _run(
                         pause = max(0.0, min(pause, deadline - now))
                     time.sleep(pause)
     finally:
-        for key in list(sel.get_map().values()):
-            sel.unregister(key.fileobj)
-            key.fileobj.close()  # type: ignore[union-attr]
-        sel.close()
+        reader.close()
         if proc.poll() is None:  # only on an exception inside repro itself
-            _killpg(proc.pid, signal.SIGKILL)
+            group.send(group.ladder[-1])
         proc.wait()
         if not cleanup:
-            _end_leftovers(proc.pid, started, cleanup)
+            _end_leftovers(group, started, cleanup)
+        group.close()
 
     rc = proc.returncode
     return CaptureResult(
         argv=tuple(argv),
         pid=proc.pid,
         returncode=rc,
-        signal=_signal_name(-rc) if rc < 0 else None,
+        signal=platforms.exit_signal(rc),
         started=started_wall,
         ended=started_wall + (time.monotonic() - started),
         timed_out=timed_out,
@@ -300,33 +292,16 @@ def _run(
         group_cleanup=tuple(cleanup),
         output_abandoned=abandoned,
         terminated=terminated,
+        backend=backend,
     )
 
 
-def _signal_name(num: int) -> str:
-    try:
-        return signal.Signals(num).name
-    except ValueError:  # real-time signals have no name
-        return f"SIG{num}"
-
-
-def _pump(sel: selectors.BaseSelector, key: selectors.SelectorKey, sinks: _Sinks) -> int:
-    """Move one read's worth from a pipe to its sinks; the number of bytes moved."""
-    pipe: Any = key.fileobj
-    try:
-        chunk = os.read(pipe.fileno(), READ_SIZE)
-    except BlockingIOError:
-        return 0
-    if chunk:
-        sinks.write(key.data, chunk)
-    else:
-        sel.unregister(pipe)
-        pipe.close()
-    return len(chunk)
-
-
 def _reap_group(
-    pgid: int, started: float, exited_at: float, now: float, cleanup: list[KillStep]
+    group: platforms.ChildGroup,
+    started: float,
+    exited_at: float,
+    now: float,
+    cleanup: list[KillStep],
 ) -> bool:
     """Once the child has exited, end what is left of its group.
 
@@ -336,24 +311,23 @@ def _reap_group(
     """
     waited = now - exited_at
     sent = {step.signal for step in cleanup}
-    for after, sig in ((1, signal.SIGTERM), (2, signal.SIGKILL)):
-        if waited >= after * DRAIN_SECONDS and sig.name not in sent and _killpg(pgid, sig):
-            cleanup.append(KillStep(sig.name, round(now - started, 3), "left over after exit"))
-    return waited >= 3 * DRAIN_SECONDS
+    steps = group.ladder[1:]  # no polite first step: the tests are over
+    for after, step in enumerate(steps, 1):
+        if waited >= after * DRAIN_SECONDS and step not in sent and group.send(step):
+            cleanup.append(KillStep(step, round(now - started, 3), "left over after exit"))
+    return waited >= (len(steps) + 1) * DRAIN_SECONDS
 
 
-def _end_leftovers(pgid: int, started: float, cleanup: list[KillStep]) -> None:
+def _end_leftovers(group: platforms.ChildGroup, started: float, cleanup: list[KillStep]) -> None:
     """Processes of the group that closed their output but outlived the child."""
-    if not _killpg(pgid, 0):
+    if not group.alive():
         return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _killpg(pgid, sig):
+    for step in group.ladder[1:]:
+        if not group.send(step):
             return
-        cleanup.append(
-            KillStep(sig.name, round(time.monotonic() - started, 3), "left over after exit")
-        )
+        cleanup.append(KillStep(step, round(time.monotonic() - started, 3), "left over after exit"))
         limit = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < limit:
-            if not _killpg(pgid, 0):
+            if not group.alive():
                 return
             time.sleep(0.02)

@@ -106,6 +106,8 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = to_jsonable(self)
+        # `lock` is a path in every --json output (the CLI contract); these are changes.
+        doc["lock_changes"] = doc.pop("lock")
         doc["a"]["verdict"] = self.a.verdict.to_json()
         doc["b"]["verdict"] = self.b.verdict.to_json()
         doc["same_outcomes"] = self.same_outcomes

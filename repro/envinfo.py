@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from repro.ci import ci_record
 from repro.errors import EnvironmentProblem
 from repro.redact import DEFAULT_ENV_ALLOW, environment_record, strip_url_credentials
 
@@ -146,6 +147,7 @@ def collect(
         "packages": probe["packages"],
         "git": git,
         "environment": environment_record(environ, env_allow),
+        "ci": ci_record(environ),
         "repro_python": sys.executable,
     }
     if code is not None:

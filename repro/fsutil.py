@@ -7,8 +7,9 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,7 +39,9 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         # mkstemp makes the file private (0600); give it the mode open() would have.
-        os.fchmod(fd, 0o666 & ~_umask())
+        # (Windows has no such modes, and no os.fchmod before Python 3.13.)
+        if sys.platform != "win32":
+            os.fchmod(fd, 0o666 & ~_umask())
     except OSError as exc:
         raise _explain(exc, path) from exc
     try:
@@ -82,12 +85,14 @@ def write_json(path: Path, obj: Any) -> bytes:
     return data
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(hex digest, size) of a file, read in fixed chunks."""
+def sha256_file(path: Path, advance: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """(hex digest, size) of a file, read in fixed chunks; `advance(n)` after each."""
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
+            if advance is not None:
+                advance(len(chunk))
     return h.hexdigest(), size

@@ -385,8 +385,9 @@ class JUnitWriter:
 
     def event(self, ev: dict[str, Any]) -> None:
         if ev["ev"] == "session" and self.part is None:
+            # newline="": the same bytes on Windows (no CRLF translation) as elsewhere
             self.part = open(  # noqa: SIM115
-                self.part_path, "w", encoding="utf-8", errors="surrogateescape"
+                self.part_path, "w", encoding="utf-8", errors="surrogateescape", newline=""
             )
         self.builder.event(ev)
 

@@ -25,6 +25,7 @@ from repro import envinfo, records
 from repro.config import parse_toml, read_toml
 from repro.errors import LockError, UsageError
 from repro.fsutil import write_bytes, write_json
+from repro.progress import Reporter, silent
 from repro.redact import strip_url_credentials
 
 DEFAULT_LOCK = "requirements.lock"
@@ -308,7 +309,12 @@ def drift(
 # --- the stage --------------------------------------------------------------
 
 
-def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> LockResult:
+def lock(
+    opts: LockOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Reporter = silent,
+) -> LockResult:
     """Write (or reuse) the lock and its record."""
     environ = dict(os.environ if environ is None else environ)
     inputs, source = find_inputs(opts)
@@ -326,22 +332,25 @@ def lock(opts: LockOptions, *, environ: Mapping[str, str] | None = None) -> Lock
             return _result(out, record_path, reused, source, True, tuple(extra))
 
     warnings: list[str] = []
-    reason = _index_reachable(opts, environ)
+    with progress("checking the package index"):
+        reason = _index_reachable(opts, environ)
     text: bytes | None = None
     with tempfile.TemporaryDirectory(prefix="repro-lock-") as tmp:
         src = list(inputs)
         if not inputs:
             snap_in = Path(tmp, "installed.in")
-            snap_in.write_text("\n".join(snapshot) + "\n")
+            snap_in.write_text("\n".join(snapshot) + "\n", encoding="utf-8")
             src = [snap_in]
         if opts.groups:
             group_in = Path(tmp, "groups.in")
             data = read_toml(opts.project / "pyproject.toml")
             reqs = [r for g in opts.groups for r in _group_requirements(data, g)]
-            group_in.write_text("\n".join(reqs) + "\n")
+            group_in.write_text("\n".join(reqs) + "\n", encoding="utf-8")
             src.append(group_in)
         if reason is None:
-            text, reason = _run_pip_compile(opts, src, Path(tmp, "requirements.lock"), environ)
+            with progress("resolving the lock (pip-tools)"):
+                lock_file = Path(tmp, "requirements.lock")
+                text, reason = _run_pip_compile(opts, src, lock_file, environ)
     kind = "pip-compile" if text is not None else "snapshot"
     if text is None:
         if opts.require_hashes:
@@ -417,7 +426,7 @@ def write_pylock(
             else:
                 reqs += ["-r", str(p)]
         if not inputs:
-            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n")
+            Path(tmp, "installed.in").write_text("\n".join(snapshot) + "\n", encoding="utf-8")
             reqs = ["-r", str(Path(tmp, "installed.in"))]
         argv = [sys.executable, "-m", "pip", "lock", "--quiet", "-o", str(Path(tmp, PYLOCK))]
         argv += [f"--find-links={link}" for link in opts.find_links]
@@ -462,7 +471,7 @@ def _snapshot_text(pins: Sequence[str], reason: str) -> bytes:
 
 def _reusable(out: Path, record_path: Path, fp: str) -> dict[str, Any] | None:
     try:
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if (

@@ -18,11 +18,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from repro import __version__, capture, codestate, envinfo, junit, layout, logtidy, records, results
+from repro import (
+    __version__,
+    capture,
+    codestate,
+    envinfo,
+    junit,
+    layout,
+    logtidy,
+    platforms,
+    records,
+    results,
+)
 from repro.errors import EXIT_TERMINATED, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, drift, parse_lock
 from repro.model import LockRecord
+from repro.progress import Reporter, silent
 from repro.redact import DEFAULT_ENV_ALLOW
 from repro.status import classify, exit_code_for
 
@@ -121,12 +133,18 @@ def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run(opts: RunOptions, *, on_start: Callable[[str, float], None] | None = None) -> RunResult:
+def run(
+    opts: RunOptions,
+    *,
+    on_start: Callable[[str, float], None] | None = None,
+    progress: Reporter = silent,
+) -> RunResult:
     environ = os.environ if opts.environ is None else opts.environ
     project = opts.project.resolve()
     if not project.is_dir():
         raise UsageError(f"project folder not found: {opts.project}")
-    probe = envinfo.probe_interpreter(opts.python)
+    with progress("probing the test interpreter"):
+        probe = envinfo.probe_interpreter(opts.python)
     pytest_pkg = next((p for p in probe["packages"] if p["name"].lower() == "pytest"), None)
     if pytest_pkg is None:
         raise EnvironmentProblem(
@@ -250,6 +268,7 @@ def _run_into(
             "kill_sequence": [vars(s) for s in cap.kill_sequence],
             "group_cleanup": [vars(s) for s in cap.group_cleanup],
             "output_abandoned": cap.output_abandoned,
+            "capture_backend": cap.backend,
             "files": files,
             "drift": lock_drift,
             "redactions": redactions,
@@ -288,7 +307,7 @@ def _run_into(
     run_dir = staging.with_name(run_id)
     try:
         os.replace(staging, run_dir)
-        _point_latest(opts.outputs, run_dir)
+        platforms.point_latest(opts.outputs, run_dir)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot finish the run folder {run_dir}: {exc.strerror}") from exc
     if git is None:
@@ -345,7 +364,7 @@ def _include_lock(
     if pylock.is_file():
         shutil.copyfile(pylock, staging / layout.PYLOCK)
     lock_record = lock_path.with_name(lock_path.name + ".json")
-    text = lock_path.read_text()
+    text = lock_path.read_text(encoding="utf-8")
     # A lock made without repro has no record: its hashes say which kind it is.
     kind = "pip-compile" if "--hash=sha256:" in text else "snapshot"
     record = _lock_record(lock_record)
@@ -366,7 +385,7 @@ def _lock_record(path: Path) -> dict[str, Any] | None:
     import json
 
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return record if not records.schema_errors(record, "lock") else None
@@ -376,19 +395,6 @@ def _copy_schemas(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in records.SCHEMA_NAMES:
         shutil.copyfile(records.schema_dir() / f"{name}.schema.json", dest / f"{name}.schema.json")
-
-
-def _point_latest(outputs: Path, run_dir: Path) -> None:
-    """outputs/latest -> runs/<run_id>, replaced atomically."""
-    link = outputs / "latest"
-    tmp = outputs / f".latest.{run_dir.name}"
-    try:
-        os.symlink(os.path.relpath(run_dir, outputs), tmp)
-        os.replace(tmp, link)
-    except OSError:
-        if tmp.is_symlink():
-            tmp.unlink()
-        (outputs / "latest.txt").write_text(run_dir.name + "\n")
 
 
 def _redact_logs(staging: Path, patterns: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -91,6 +91,8 @@ class ShowView:
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = to_jsonable(self)
+        # `lock` is a path in every --json output (the CLI contract); this is more.
+        doc["lock_info"] = doc.pop("lock")
         doc["verdict"] = self.verdict.to_json()
         doc["problems"] = [
             {"kind": p.kind, "member": p.member, "message": p.message} for p in self.problems

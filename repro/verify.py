@@ -42,6 +42,7 @@ from repro.model import (
     RunStamp,
     Status,
 )
+from repro.progress import Advance, Reporter, silent
 
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
@@ -127,13 +128,15 @@ class _Ctx:
         )
 
 
-def verify(path: Path, *, expect: str | None = None, strict: bool = False) -> VerifyReport:
+def verify(
+    path: Path, *, expect: str | None = None, strict: bool = False, progress: Reporter = silent
+) -> VerifyReport:
     """Check a bundle (or a run folder) and report every problem found."""
-    return inspect(path, expect=expect, strict=strict)[0]
+    return inspect(path, expect=expect, strict=strict, progress=progress)[0]
 
 
 def inspect(
-    path: Path, *, expect: str | None = None, strict: bool = False
+    path: Path, *, expect: str | None = None, strict: bool = False, progress: Reporter = silent
 ) -> tuple[VerifyReport, Contents]:
     """`verify`, and the records it read on the way (for reader.open_bundle)."""
     ctx = _Ctx(Path(path))
@@ -145,11 +148,11 @@ def inspect(
         ctx.bad("container", None, f"cannot open: {exc.strerror or exc}")
         return ctx.report(), Contents()
     with fh:
-        return _verify(fh, ctx, expect, strict)
+        return _verify(fh, ctx, expect, strict, progress)
 
 
 def _verify(
-    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool
+    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool, progress: Reporter
 ) -> tuple[VerifyReport, Contents]:
     arc = zipsafe.read_archive(fh)
     for kind, member, msg in arc.problems:
@@ -199,8 +202,37 @@ def _verify(
     # 4. fixity. A member whose declared size is not the one repro-bundle.json lists cannot
     # hold the listed bytes: it is not inflated at all, which keeps a bomb that replaced a
     # log from costing a gigabyte of work. Members that fail are not parsed in step 6 either.
-    sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
     failed: set[str] = set()
+    total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
+    with progress(f"verifying {ctx.path.name}", total) as advance:
+        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance)
+
+    # 5. digest
+    _check_digest(ctx, digest, expect)
+
+    # 6 + 7. records, schemas, cross-checks
+    readable = {n: e for n, e in by_name.items() if n not in failed}
+    src = _ZipSource(fh, top, readable, tags)
+    payload_sizes = {name[len(top) + 1 :]: e.usize for name, e in by_name.items()}
+    contents = _check_records(ctx, src, manifest, payload_sizes, strict)
+    if contents.stamp is not None:
+        for f in crosscheck.check_names(top, ctx.path.name, contents.stamp.run_id):
+            ctx.bad("crosscheck", f.path, f.message)
+    return ctx.report(digest, contents), contents
+
+
+def _fixity(
+    ctx: _Ctx,
+    fh: BinaryIO,
+    top: str,
+    by_name: dict[str, zipsafe.Entry],
+    manifest: dict[str, str],
+    tagmanifest: dict[str, str],
+    tags: dict[str, bytes],
+    failed: set[str],
+    advance: Advance,
+) -> None:
+    sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
     for rel, want in (*manifest.items(), *tagmanifest.items()):
         entry = by_name.get(f"{top}/{rel}")
         if entry is None:
@@ -218,7 +250,7 @@ def _verify(
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
             try:
-                got = zipsafe.hash_member(fh, entry)
+                got = zipsafe.hash_member(fh, entry, advance)
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)
@@ -226,19 +258,6 @@ def _verify(
         if got != want:
             ctx.bad("fixity", entry.name, f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
             failed.add(entry.name)
-
-    # 5. digest
-    _check_digest(ctx, digest, expect)
-
-    # 6 + 7. records, schemas, cross-checks
-    readable = {n: e for n, e in by_name.items() if n not in failed}
-    src = _ZipSource(fh, top, readable, tags)
-    payload_sizes = {name[len(top) + 1 :]: e.usize for name, e in by_name.items()}
-    contents = _check_records(ctx, src, manifest, payload_sizes, strict)
-    if contents.stamp is not None:
-        for f in crosscheck.check_names(top, ctx.path.name, contents.stamp.run_id):
-            ctx.bad("crosscheck", f.path, f.message)
-    return ctx.report(digest, contents), contents
 
 
 def _listed_sizes(data: bytes) -> dict[str, int | float]:

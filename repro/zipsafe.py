@@ -13,17 +13,21 @@ import hashlib
 import os
 import struct
 import unicodedata
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 try:
     # ISA-L's CRC-32 runs at ~12 GB/s, zlib's at ~2 GB/s: with it, checking a member's
     # CRC costs a small fraction of its SHA-256 (docs/PERFORMANCE.md, benchmark 4).
-    from isal.isal_zlib import crc32
+    # Its inflate runs at ~1.5x zlib's, and reads any raw DEFLATE stream.
+    from isal import isal_zlib as _zlib
 except ImportError:  # no wheel for this platform: same result, slower
-    from zlib import crc32
+    import zlib as _zlib  # type: ignore[no-redef]
+
+crc32 = _zlib.crc32
+# isal's stub declares `error` as an instance; at run time it is the exception class.
+INFLATE_ERROR = cast("type[Exception]", _zlib.error)
 
 EOCD = struct.Struct("<4sHHHHIIH")
 EOCD64 = struct.Struct("<4sQHHIIQQQQ")
@@ -367,7 +371,7 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
     crc = 0
     remaining_in = e.csize
     produced = 0
-    inflater = zlib.decompressobj(-15) if e.method == 8 else None
+    inflater = _zlib.decompressobj(-15) if e.method == 8 else None
     while remaining_in > 0 or (inflater is not None and inflater.unconsumed_tail):
         if inflater is not None and inflater.unconsumed_tail:
             buf = inflater.unconsumed_tail
@@ -381,7 +385,7 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         else:
             try:
                 out = inflater.decompress(buf, min(4 * READ, e.usize - produced + 1))
-            except zlib.error as exc:
+            except INFLATE_ERROR as exc:
                 raise MemberError(f"corrupt deflate data ({exc})") from exc
         produced += len(out)
         if produced > e.usize:
@@ -402,10 +406,12 @@ def stream_member(fh: BinaryIO, e: Entry, limit: int | None = None) -> Iterator[
         raise MemberError("CRC mismatch")
 
 
-def hash_member(fh: BinaryIO, e: Entry) -> str:
+def hash_member(fh: BinaryIO, e: Entry, advance: Callable[[int], None] | None = None) -> str:
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):
         h.update(chunk)
+        if advance is not None:
+            advance(len(chunk))
     return h.hexdigest()
 
 

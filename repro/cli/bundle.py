@@ -9,7 +9,7 @@ import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
-from repro.cli.render import announce, finished, shown, verify_line
+from repro.cli.render import announce, finished, publish_ci, shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
@@ -30,6 +30,8 @@ def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
     complete, valid bundle. With --json, stdout carries one object
     (schemas/cli/bundle.schema.json) and the test output goes to stderr.
+    Under GitHub Actions it also appends a summary to $GITHUB_STEP_SUMMARY and
+    annotates failed tests (docs/ci.md).
 
     \b
     Example:
@@ -41,19 +43,23 @@ def bundle(store: bool, no_lock: bool, with_report: bool, **kw: Any) -> None:
     from repro import runner, workspace
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
+    from repro.cli.progress import reporter
 
     lock_path = None
     if not no_lock:
-        lres = lockmod.lock(lock_options(kw))
+        lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]))
         for w in lres.warnings:
             say(f"repro: warning: {w}", "warning")
         say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
         lock_path = lres.path
     opts = run_options(kw, lock_path)
     workspace.ensure(opts.outputs)
-    res = runner.run(opts, on_start=announce)
+    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res, quiet=kw["quiet"])
-    packed = do_pack(res.run_dir, out_dir=opts.outputs / "bundles", store=store)
+    packed = do_pack(
+        res.run_dir, out_dir=opts.outputs / "bundles", store=store, progress=reporter(kw["quiet"])
+    )
+    publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     workspace.write_index(opts.outputs)
     report = None
     if with_report:

@@ -29,8 +29,8 @@ def diff(a: Path, b: Path, as_json: bool) -> None:
 
     \b
     Example:
-      repro diff outputs/bundles/repro-A-*.zip outputs/bundles/repro-B-*.zip
-      repro diff main-run.zip outputs/latest --json
+      repro diff BUNDLE.zip outputs/latest
+      repro diff BUNDLE.zip BUNDLE.zip --json
     """
     from repro.cli.diff_text import render
     from repro.cli.style import echo_lines, for_stream

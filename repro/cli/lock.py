@@ -36,8 +36,10 @@ def lock(project: Path, python: str, as_json: bool, **kw: Any) -> None:
       repro lock --no-index --find-links wheels/  # offline, from a wheelhouse
     """
     from repro import lock as lockmod
+    from repro.cli.progress import reporter
 
-    res = lockmod.lock(lock_options({**kw, "project": project, "python": python}))
+    opts = lock_options({**kw, "project": project, "python": python})
+    res = lockmod.lock(opts, progress=reporter())
     if as_json:
         emit_json(lock_summary(res))
         return

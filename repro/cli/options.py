@@ -97,7 +97,8 @@ def opts_run(fn: F) -> F:
                 "-q",
                 "--quiet",
                 is_flag=True,
-                help="Do not echo the test output (still captured); failures are still named.",
+                help="Do not echo the test output (still captured; failures are still named) "
+                "nor draw progress bars.",
             ),
             click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED),
         ]

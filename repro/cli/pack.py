@@ -25,9 +25,15 @@ from repro.cli.render import shown, verify_line
 @opt_project_of("RUN_DIR")
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @opt_json
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on a terminal.")
 @handle_errors
 def pack(
-    run_dir: Path, out_dir: Path | None, project: Path | None, store: bool, as_json: bool
+    run_dir: Path,
+    out_dir: Path | None,
+    project: Path | None,
+    store: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Pack a run folder into a deterministic, verifiable bundle zip.
 
@@ -41,12 +47,18 @@ def pack(
     from repro import workspace
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
+    from repro.cli.progress import reporter
+    from repro.platforms import resolve_latest
+
+    run_dir = resolve_latest(run_dir)  # also where `latest` is a pointer file
 
     # --project on the command line wins; one from [tool.repro] yields to the run's own.
     explicit = click.get_current_context().get_parameter_source("project")
     outputs = project / "outputs" if project and explicit is ParameterSource.COMMANDLINE else None
     outputs = outputs or workspace.project_outputs(run_dir) or (project or Path(".")) / "outputs"
-    res = do_pack(run_dir, out_dir=out_dir or outputs / "bundles", store=store)
+    res = do_pack(
+        run_dir, out_dir=out_dir or outputs / "bundles", store=store, progress=reporter(quiet)
+    )
     if res.path.parent.resolve() == (outputs / "bundles").resolve():
         workspace.write_index(outputs)
     if as_json:
@@ -57,8 +69,11 @@ def pack(
                 "run_id": res.run_id,
                 "size": res.size,
                 "reused": res.reused,
+                "compression": res.compression,
             }
         )
     else:
+        if res.reused:
+            say(f"repro: {res.path.name} already holds this run ({res.compression}): reused")
         click.echo(f"{shown(res.path)}\n{res.digest}")
         say(verify_line(res.path, res.digest), "note")

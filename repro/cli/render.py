@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
+
+import click
 
 from repro.cli.app import now, say
 
@@ -125,3 +128,29 @@ def shown(path: Path) -> str:
 
 def verify_line(bundle: Path, digest: str) -> str:
     return f"repro: verify with: repro verify {shown(bundle)} --expect {digest}"
+
+
+def publish_ci(res: Any, packed: Any, project: Path, *, to_stderr: bool) -> None:
+    """Under CI, the step summary and the failure annotations (repro.ci).
+
+    Workflow commands go to stdout as GitHub documents, or to stderr with --json
+    (where stdout is the JSON object alone; the runner reads both streams).
+    """
+    from repro import ci
+
+    if ci.provider(os.environ) is None:
+        return
+    summary = ci.RunSummary(
+        run_id=res.run_id,
+        status=res.status,
+        status_reason=res.status_reason,
+        counts=res.counts,
+        in_flight=res.in_flight,
+        bundle=str(packed.path),
+        digest=packed.digest,
+    )
+    out = ci.publish(os.environ, summary, run_dir=res.run_dir, project=project.resolve())
+    for line in out.annotations:
+        click.echo(line, err=to_stderr)
+    for w in out.warnings:
+        say(f"repro: warning: {w}", "warning")

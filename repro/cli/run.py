@@ -25,12 +25,13 @@ def run(**kw: Any) -> None:
       repro run -- -x -q
     """
     from repro import runner, workspace
+    from repro.cli.progress import reporter
     from repro.lock import DEFAULT_LOCK
 
     lock_path = kw["project"] / DEFAULT_LOCK
     opts = run_options(kw, lock_path if lock_path.is_file() else None)
     workspace.ensure(opts.outputs)
-    res = runner.run(opts, on_start=announce)
+    res = runner.run(opts, on_start=announce, progress=reporter(kw["quiet"]))
     finished(res, quiet=kw["quiet"])
     workspace.write_index(opts.outputs)
     if kw["as_json"]:

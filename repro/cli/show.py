@@ -35,8 +35,8 @@ def show(
 
     \b
     Example:
-      repro show outputs/bundles/repro-20261202T094721Z-7b62a6-92edb686a252.zip --failed
-      repro show outputs/latest --test test_parser.py::test_empty
+      repro show BUNDLE.zip --failed
+      repro show outputs/latest --test test_one
     """
     import sys
 

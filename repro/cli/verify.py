@@ -34,6 +34,7 @@ from repro.errors import EXIT_BAD, EXIT_OK, UsageError
     help="Also exit 1 unless every run's status is passed (failed, crashed, timed-out...).",
 )
 @opt_json
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on a terminal.")
 @handle_errors
 def verify(
     bundles: tuple[Path, ...],
@@ -42,6 +43,7 @@ def verify(
     project: Path | None,
     require_passed: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Check bundles (or run folders) without extracting them or running anything from them.
 
@@ -64,6 +66,7 @@ def verify(
       repro verify outputs/bundles/*.zip --require-passed
       repro verify BUNDLE.zip --expect sha256:<digest>
     """
+    from repro.cli.progress import reporter
     from repro.verdict import verdict
     from repro.verify import verify as do_verify
 
@@ -76,7 +79,8 @@ def verify(
     for b in targets:
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
-    reports = [do_verify(b, expect=expect, strict=strict) for b in targets]
+    progress = reporter(quiet)
+    reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
     verdicts = [verdict(r) for r in reports]
     bad = not all(r.ok for r in reports)
     if require_passed and not all(v.passed for v in verdicts):

@@ -189,6 +189,8 @@ GOOD = {
     "pack": lambda r: ["pack", r["proj"] / "outputs" / "latest"],
     "verify": lambda r: ["verify", r["bundle"]],
     "clean": lambda r: ["clean", "--project", r["proj"], "--keep", "1", "--dry-run"],
+    "show": lambda r: ["show", r["bundle"]],
+    "diff": lambda r: ["diff", r["bundle"], r["bundle"]],
     "report": lambda r: ["report", r["bundle"], "-o", r["proj"] / "report.html"],
 }
 

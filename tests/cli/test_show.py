@@ -92,7 +92,7 @@ def test_json_has_the_same_view(cli, two_runs: TwoRuns) -> None:
     assert doc["slowest"][0]["id"] == f"{APP}::test_slows"
     assert doc["counts"]["passed"] == 4 and doc["in_flight"] is None
     failed = json.loads(cli("show", "--json", "--failed", two_runs.after).stdout)
-    assert set(failed) == {"verdict", "problems", "failures", "in_flight"}
+    assert set(failed) == {"schema_version", "verdict", "problems", "failures", "in_flight"}
     one = json.loads(cli("show", "--json", "--test", "test_heals", two_runs.after).stdout)
     assert one["test"]["outcome"] == "passed" and one["test"]["id"] == f"{APP}::test_heals"
 

@@ -16,7 +16,10 @@ try:
     main(sys.argv[1:])
 except SystemExit as e:
     code = e.code
-print("MAXRSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code, file=sys.stderr)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if sys.platform == "darwin":  # bytes there, KiB on Linux
+    peak //= 1024
+print("MAXRSS", peak, code, file=sys.stderr)
 """
 
 

@@ -58,6 +58,18 @@ CASES: dict[str, tuple[CaptureResult, Res, Status, str]] = {
         Status.TIMED_OUT,
         "stopped after the timeout; hung test: none",
     ),
+    "terminated": (
+        cap(-2, terminated=True, interrupted=True),
+        Res(session_started=True, in_flight="t.py::test_x"),
+        Status.KILLED,
+        "repro was sent SIGTERM from outside and stopped the suite",
+    ),
+    "terminated-after-the-suite-finished": (
+        cap(0, terminated=True),
+        Res(**FINISHED, exitstatus=0),
+        Status.PASSED,
+        "all tests passed",
+    ),
     "interrupted": (
         cap(2, interrupted=True),
         Res(**FINISHED, exitstatus=2),

@@ -1,0 +1,1 @@
+"""repro's benchmarks (`make bench`, `python bench/run.py`); see bench/run.py."""

@@ -1,0 +1,275 @@
+"""Benchmark 5: `repro pack` of the loud run against one SHA-256 pass over the same bytes.
+
+Also: the bundle re-packed into the same folder (reused, not rewritten), byte-identical
+bytes from a second pack, and the compression levels on samples of the run's own data,
+the measurement DEFAULT_LEVEL was chosen from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.harness import (
+    HERE,
+    MIB,
+    PY,
+    REPRO,
+    Measurement,
+    Row,
+    Series,
+    Sizes,
+    alternate,
+    clean_env,
+    fixture,
+    log,
+    measure,
+    rate,
+    rate_of,
+    secs,
+)
+
+GOAL = 0.4  # pack's throughput, as a fraction of one SHA-256 pass
+COMMANDS = [
+    "python bench/baselines.py sha256 <every file of the run>",
+    "repro pack <run> --out <fresh folder> --json",
+    "repro pack <run> --out <fresh folder> --store --json",
+    "repro pack <run> --out <the same folder>   # again: reused",
+    "python bench/fixtures/pack_timed.py <run> <fresh folder> deflate   # seconds per pass",
+]
+
+
+@dataclass(frozen=True)
+class Level:
+    library: str  # "isal" or "zlib"
+    level: int
+    sample: str  # what was compressed
+    ratio: float
+    compress_mib_s: float
+    inflate_mib_s: float  # with ISA-L's inflate, as repro verify reads
+
+
+@dataclass(frozen=True)
+class Pack:
+    payload: int
+    zip_bytes: int
+    compression: str
+    sha256: Series
+    deflated: Series
+    stored: Series
+    reuse: Series
+    identical: bool  # two packs of the run gave the same bytes
+    readers: str  # what unzip -t and zipfile said
+    stages: dict[str, float]
+    levels: list[Level]
+
+    @property
+    def speed(self) -> float:
+        """pack's throughput as a fraction of one SHA-256 pass's."""
+        return self.sha256.median() / self.deflated.median()
+
+    def rows(self) -> list[Row]:
+        name = f"5. pack ({self.payload / MIB:,.0f} MiB run)"
+        ws, wd, wst, wr = (
+            s.median() for s in (self.sha256, self.deflated, self.stored, self.reuse)
+        )
+        rows = [
+            Row(
+                name,
+                f"repro pack ({self.compression}), zip {self.zip_bytes / MIB:.0f} MiB "
+                f"(median; each run)",
+                f"{secs(wd)}, {rate(self.payload, wd)} ({self.deflated.spread()}); "
+                f"CPU {secs(self.deflated.median('cpu'))}",
+                f"{secs(ws)}, {rate(self.payload, ws)} (sha256 once); "
+                f"CPU {secs(self.sha256.median('cpu'))}",
+                f"{self.speed:.2f}x the speed",
+                f">= {GOAL}x the speed",
+                self.speed >= GOAL,
+            ),
+            Row(
+                name,
+                "repro pack --store",
+                f"{secs(wst)}, {rate(self.payload, wst)}; CPU {secs(self.stored.median('cpu'))}",
+                f"{secs(ws)} (sha256 once)",
+                f"{ws / wst:.2f}x the speed",
+            ),
+            Row(
+                name,
+                "repro pack again, same folder (the bundle is reused)",
+                secs(wr),
+                secs(wd),
+                f"{wr / wd:.2f}x",
+            ),
+            Row(
+                name,
+                "two packs of the run give identical bytes",
+                "yes" if self.identical else "no",
+                goal="yes",
+                met=self.identical,
+            ),
+            Row(
+                name,
+                "read by unzip -t and Python's zipfile",
+                self.readers,
+                goal="OK",
+                met=self.readers == "OK",
+            ),
+        ]
+        for lv in self.levels:
+            mark = (
+                " (repro's choice)"
+                if f"{lv.library} " in self.compression
+                and (self.compression.endswith(f"level {lv.level}"))
+                else ""
+            )
+            rows.append(
+                Row(
+                    name,
+                    f"{lv.library} level {lv.level}{mark}, {lv.sample}",
+                    f"{lv.compress_mib_s:.0f} MiB/s compress, {lv.ratio:.2f}:1",
+                    f"{lv.inflate_mib_s:.0f} MiB/s inflate",
+                )
+            )
+        return rows
+
+
+def run(tmp: Path, sz: Sizes, run_dir: Path, samples: dict[str, Path]) -> Pack:
+    log("pack: the loud run, deflated and stored")
+    files = sorted(str(p) for p in run_dir.rglob("*") if p.is_file())
+    payload = sum(Path(f).stat().st_size for f in files)
+    fresh = tmp / "pack-fresh"
+    info_json = tmp / "pack.json"
+
+    def pack(*extra: str) -> Measurement:
+        shutil.rmtree(fresh, ignore_errors=True)
+        return measure(
+            [REPRO, "pack", str(run_dir), "--out", str(fresh), "--json", *extra], out=info_json
+        )
+
+    got = alternate(
+        {
+            "sha256": lambda: measure([PY, str(HERE / "baselines.py"), "sha256", *files]),
+            "deflated": pack,
+            "stored": lambda: pack("--store"),
+        },
+        sz.reps,
+        "pack",
+    )
+    pack()  # leaves a bundle in `fresh`, and its --json in info_json
+    info = json.loads(info_json.read_text())
+    reuse = alternate(
+        {"again": lambda: measure([REPRO, "pack", str(run_dir), "--out", str(fresh)])},
+        sz.reps,
+        "re-pack",
+    )["again"]
+    zip_path = Path(info["bundle"])
+    other = tmp / "pack-second"
+    subprocess.run(
+        [REPRO, "pack", str(run_dir), "--out", str(other)], capture_output=True, check=True
+    )
+    identical = _same_file(zip_path, other / zip_path.name)
+    readers = _readers(zip_path)
+    shutil.rmtree(other)
+    stages = _stages(run_dir, tmp / "pack-timed")
+    return Pack(
+        payload=payload,
+        zip_bytes=zip_path.stat().st_size,
+        compression=info["compression"],
+        sha256=got["sha256"],
+        deflated=got["deflated"],
+        stored=got["stored"],
+        reuse=reuse,
+        identical=identical,
+        readers=readers,
+        stages=stages,
+        levels=levels(samples, sz.sample_mib),
+    )
+
+
+def bundle_of(tmp: Path, run_dir: Path, *extra: str) -> Path:
+    """A bundle of the run (for the verify benchmark)."""
+    out = tmp / ("bundle" + "".join(extra).replace("-", "_"))
+    done = subprocess.run(
+        [REPRO, "pack", str(run_dir), "--out", str(out), "--json", *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(),
+    )
+    return Path(json.loads(done.stdout)["bundle"])
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(MIB), fb.read(MIB)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _readers(path: Path) -> str:
+    problems = []
+    if shutil.which("unzip"):
+        done = subprocess.run(["unzip", "-tq", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            problems.append(f"unzip: {done.stdout.strip()[-200:]}")
+    with zipfile.ZipFile(path) as zf:
+        bad = zf.testzip()
+    if bad is not None:
+        problems.append(f"zipfile: {bad}")
+    return "; ".join(problems) or "OK"
+
+
+def _stages(run_dir: Path, out: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [PY, str(fixture("pack_timed.py")), str(run_dir), str(out), "deflate"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=True,
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    stages: dict[str, float] = json.loads(done.stdout)["stages"]
+    return stages
+
+
+def levels(samples: dict[str, Path], sample_mib: int) -> list[Level]:
+    """Each library and level on each sample, one thread, in 1 MiB calls as repro makes."""
+    from isal import isal_zlib
+
+    out = []
+    for what, path in samples.items():
+        with open(path, "rb") as fh:
+            data = fh.read(sample_mib * MIB)
+        label = f"{len(data) / MIB:.0f} MiB of {what}"
+        tries = [("isal", lv) for lv in range(4)] + [("zlib", lv) for lv in (1, 6, 9)]
+        for lib, lv in tries:
+            mod = isal_zlib if lib == "isal" else zlib
+            t0 = time.perf_counter()
+            comp = mod.compressobj(lv, mod.DEFLATED, -15)
+            parts = [comp.compress(data[i : i + MIB]) for i in range(0, len(data), MIB)]
+            parts.append(comp.flush())
+            tc = time.perf_counter() - t0
+            packed = b"".join(parts)
+            t0 = time.perf_counter()
+            isal_zlib.decompressobj(-15).decompress(packed)
+            td = time.perf_counter() - t0
+            out.append(
+                Level(
+                    lib,
+                    lv,
+                    label,
+                    len(data) / len(packed),
+                    rate_of(len(data), tc),
+                    rate_of(len(data), td),
+                )
+            )
+    return out
