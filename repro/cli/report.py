@@ -55,7 +55,7 @@ def report(
 
     \b
     Example:
-      repro report outputs/bundles/repro-<run_id>-<digest>.zip -o report.html
+      repro report outputs/bundles/repro-<run_id>-<digest12>.zip -o report.html
       repro report outputs/latest -o report.html
     """
     from repro.cli.contract import abspath
