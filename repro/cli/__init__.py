@@ -18,6 +18,7 @@ from repro.cli import (  # noqa: F401  (registers the commands)
     log,
     pack,
     replay,
+    report,
     run,
     salvage,
     show,

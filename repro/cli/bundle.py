@@ -29,8 +29,14 @@ from repro.cli.sign import sign_summary
     default=None,
     help="Sign the bundle's attestation with this private key (as `repro sign`).",
 )
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write the bundle's HTML report beside it (see `repro report`).",
+)
 @handle_errors
-def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None:
+def bundle(store: bool, no_lock: bool, sign_key: Path | None, with_report: bool, **kw: Any) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
@@ -100,9 +106,15 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None
     publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     signed = sign_bundle(packed.path, signer) if signer is not None else None
     workspace.write_index(opts.outputs)
+    report = None
+    if with_report:
+        from repro.report import write_report
+
+        report = write_report(packed.path, packed.path.with_suffix(".html"), expect=packed.digest)
     if kw["as_json"]:
         emit_json(
             {
+                "report": abspath(report.path) if report else None,
                 "bundle": abspath(packed.path),
                 "digest": packed.digest,
                 "status": res.status,
@@ -116,6 +128,8 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, **kw: Any) -> None
         click.echo(f"{shown(packed.path)}\n{packed.digest}")
         if signed:
             say(f"repro: signed by {signed.keyid}: {shown(signed.envelope)}", "note")
+        if report is not None:
+            say(f"repro: report: {shown(report.path)}", "note")
         key_hint = f" --key {sign_key}.pub" if signed else ""
         say(verify_line(packed.path, packed.digest) + key_hint, "note")
     sys.exit(res.exit_code)

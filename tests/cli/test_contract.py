@@ -200,6 +200,7 @@ GOOD = {
     "replay": lambda r: ["replay", r["bundle"], "--repo", r["proj"]],
     "keygen": lambda r: ["keygen", "--out", _unused(r, "keygen"), "--no-passphrase"],
     "sign": lambda r: ["sign", r["bundle"], "--key", keygen(_unused(r, "sign")).private],
+    "report": lambda r: ["report", r["bundle"], "-o", r["proj"] / "report.html"],
 }
 EXIT = {"replay": 3}
 

@@ -36,6 +36,8 @@ def test_wheel_installs_and_finds_its_schemas(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "repro/schemas/run_stamp.schema.json" in names
     assert "repro/_pytest_plugin/repro_results_plugin.py" in names
+    for static in ("report.html", "report.css", "report.js"):
+        assert f"repro/report/static/{static}" in names
     # the --json contract and the README written into users' outputs/ travel too
     assert "repro/schemas/cli/verify.schema.json" in names
     assert "repro/schemas/cli/error.schema.json" in names
@@ -82,3 +84,19 @@ def test_wheel_installs_and_finds_its_schemas(tmp_path):
     where, errors = json.loads(check.stdout)
     assert Path(where).is_relative_to(venv), where
     assert errors and "is a required property" in errors[0]
+
+    # The report's template, style and script are package data read from the wheel.
+    page = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import repro.report.html as h, repro.report.data as d; "
+            "print(h.render(d.ReportInput('t', d.Verdict(True), None, 'r', 'passed', '', {}, "
+            "(), (), (), (), ())))",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
