@@ -177,7 +177,7 @@ def _replay_in(
     )
     steps += list(installed.notes)
     project = tree.path / code.subdir if code.subdir else tree.path
-    note = install.install_project(venv, project, opts.sources)
+    note = install.install_project(venv, project, opts.sources, installed.tool)
     if note:
         steps.append(note)
 

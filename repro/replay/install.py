@@ -123,13 +123,17 @@ def install_lock(venv: Path, lock_text: str, sources: Sources, *, hashed: bool) 
     return Installed(python=str(py), hashed=hashed, tool=tool, notes=tuple(notes))
 
 
-def install_project(venv: Path, project: Path, sources: Sources) -> str | None:
+def install_project(venv: Path, project: Path, sources: Sources, tool: str) -> str | None:
     """Install the project (not its dependencies: the lock has them); None when the
     folder is not a package (its tests then run from the checkout, as they did)."""
     if not ((project / "pyproject.toml").is_file() or (project / "setup.py").is_file()):
         return None
     py = venv_python(venv)
-    argv = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps"]
+    uv = shutil.which("uv") if tool == "uv" else None
+    if uv:  # `uv pip sync` left the venv without pip
+        argv = [uv, "pip", "install", "--python", str(py), "--no-deps"]
+    else:
+        argv = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps"]
     proc = _run([*argv, "-e", str(project), *sources.pip_args()])
     if proc.returncode != 0:
         raise _failure("cannot install the project", proc)

@@ -207,3 +207,38 @@ def test_python_not_found_cannot_replay(made, tmp_path) -> None:
     assert (code, doc["verdict"]) == (3, "could not replay")
     wanted = ".".join(map(str, sys.version_info[:2]))
     assert f"Python {wanted} not found" in doc["reason"]
+
+
+def test_offline_without_the_wheels_names_the_package_it_could_not_get(made, tmp_path) -> None:
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    env = {**os.environ, "FLAKY_COUNTER": str(made["counter"])}
+    proc = repro(
+        "replay",
+        made["clean"],
+        "--repo",
+        made["clone"],
+        "--json",
+        "--find-links",
+        empty,
+        "--no-index",
+        cwd=made["clone"],
+        env=env,
+    )
+    doc = json.loads(proc.stdout)
+    assert (proc.returncode, doc["verdict"]) == (3, "could not replay")
+    assert "could not get" in doc["reason"] and "--find-links" in doc["reason"]
+    got = doc["reason"].split("could not get ", 1)[1].split()[0]
+    assert got.lower().split("=")[0] in {"iniconfig", "packaging", "pluggy", "pygments", "pytest"}
+
+
+def test_with_uv_the_lock_is_synced_by_uv(made) -> None:
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.is_file():
+        reason = f"uv is not installed beside {sys.executable} (the dev extra installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    code, doc = replay(made, "clean", PATH=f"{uv.parent}{os.pathsep}{os.environ['PATH']}")
+    assert (code, doc["verdict"]) == (0, "reproduced"), doc
+    assert any(step.startswith("installed the lock with uv") for step in doc["steps"])
