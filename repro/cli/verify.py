@@ -111,11 +111,14 @@ def verify(
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
     for b in targets:
+        if b.is_dir() and not (b / "run_stamp.json").is_file():
+            raise UsageError(
+                f"not a bundle or a run folder: {b}",
+                hint="pass the bundle's .zip file, or a folder under outputs/runs/",
+            )
         if b.exists() and not (b.is_file() or b.is_dir()):
             # A FIFO would block the first read, a device never ends: refused unread.
-            raise UsageError(
-                f"not a regular file: {b}", hint="pass a bundle's .zip file or a run folder"
-            )
+            raise UsageError(f"not a regular file: {b}", hint="pass the bundle's .zip file")
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     verifiers = load_verifiers(keys, allowed_signers)

@@ -111,10 +111,14 @@ def test_verify_refuses_what_is_not_a_file_at_once(tmp_path, kind):
     res = run_repro("verify", target, timeout=20)
     assert time.monotonic() - started < 15
     assert res.returncode == 2
-    assert (
-        res.stderr.strip()
-        == f"repro: error: not a regular file: {target} (pass the bundle's .zip file)"
+    # A folder is read only when it is a run folder (repro verify outputs/latest).
+    why = "not a bundle or a run folder" if kind == "directory" else "not a regular file"
+    hint = (
+        "pass the bundle's .zip file, or a folder under outputs/runs/"
+        if kind == "directory"
+        else "pass the bundle's .zip file"
     )
+    assert res.stderr.strip() == f"repro: error: {why}: {target} ({hint})"
 
 
 def test_verify_library_refuses_what_is_not_a_file(tmp_path):
@@ -123,9 +127,11 @@ def test_verify_library_refuses_what_is_not_a_file(tmp_path):
 
     pipe = tmp_path / "pipe.zip"
     os.mkfifo(pipe)
-    for target in (pipe, Path("/dev/null"), tmp_path):
+    for target in (pipe, Path("/dev/null")):
         rep = verify(target)
         assert not rep.ok and "not a regular file" in rep.problems[0].message
+    rep = verify(tmp_path)  # a folder, but not a run folder: refused before any hashing
+    assert not rep.ok and "not a run folder" in rep.problems[0].message
 
 
 # --- SIGKILL at observed points ------------------------------------------------------
