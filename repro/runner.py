@@ -267,15 +267,7 @@ def _run_into(
                 "signal": cap.signal,
                 "status": status,
                 "status_reason": reason,
-                "counts": counts,
-                "counts_source": res.counts_source,
-                "tests_total": len(res.outcomes),
-                "collected": res.collected,
-                "collection": res.collection,
-                "crashed_workers": list(res.crashed_workers),
-                "order": list(res.order),
-                "in_flight": res.in_flight,
-                "collect_errors": list(res.collect_errors),
+                **results_fields(res),
                 "timeout": {
                     "seconds": opts.policy.timeout,
                     "grace": opts.policy.grace,
@@ -377,6 +369,22 @@ def _records_before(
     env_record = records.validate(masking.record("env.json", env), "env")
     env_bytes = write_json(staging / "env.json", env_record)
     return lock_info, lock_drift, tooling, env_record, env_bytes
+
+
+def results_fields(res: results.TestResults) -> dict[str, Any]:
+    """What run_metadata.json says of the tests, from the results stream: the run and
+    `repro salvage` write it alike."""
+    return {
+        "counts": res.counts,
+        "counts_source": res.counts_source,
+        "tests_total": len(res.outcomes),
+        "collected": res.collected,
+        "collection": res.collection,
+        "crashed_workers": list(res.crashed_workers),
+        "order": list(res.order),
+        "in_flight": res.in_flight,
+        "collect_errors": list(res.collect_errors),
+    }
 
 
 def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, str | None]:

@@ -219,7 +219,7 @@ def _write_records(
     res: results.TestResults,
     missing: list[str],
 ) -> None:
-    from repro.runner import LOG_FILES, RESULT_FILES, _pytest_record
+    from repro.runner import LOG_FILES, RESULT_FILES, _pytest_record, results_fields
 
     ended = _ended(partial)
     started = float(intent["started"])
@@ -253,15 +253,7 @@ def _write_records(
             "signal": None,
             "status": STATUS,
             "status_reason": f"{reason}; salvaged by repro salvage",
-            "counts": res.counts,
-            "counts_source": res.counts_source,
-            "tests_total": len(res.outcomes),
-            "collected": res.collected,
-            "collection": res.collection,
-            "crashed_workers": list(res.crashed_workers),
-            "order": list(res.order),
-            "in_flight": res.in_flight,
-            "collect_errors": list(res.collect_errors),
+            **results_fields(res),
             "timeout": intent["timeout"],
             "kill_sequence": [],
             "group_cleanup": [],
