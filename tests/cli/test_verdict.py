@@ -122,8 +122,15 @@ def test_run_folder_is_verified_without_a_digest(cli, passing_run: Path, tmp_pat
 def test_a_folder_that_is_not_a_run_is_refused_without_reading_it(cli, tmp_path: Path) -> None:
     (tmp_path / "big.bin").write_bytes(b"x" * 1024)
     res = cli("verify", tmp_path)
-    assert res.exit_code == 1
-    assert res.stdout.splitlines() == [
-        f"FAIL (not intact)  tests: unknown  {tmp_path}",
-        "  - [missing] run_stamp.json: not a run folder: it has no run_stamp.json",
+    assert res.exit_code == 2  # a usage error, before anything is read (as a FIFO is)
+    assert res.stderr.strip() == (
+        f"repro: error: not a bundle or a run folder: {tmp_path} "
+        "(pass the bundle's .zip file, or a folder under outputs/runs/)"
+    )
+    # The library reports it as a problem of the folder, still without reading it.
+    from repro.verify import verify
+
+    report = verify(tmp_path)
+    assert [(p.kind, p.message) for p in report.problems] == [
+        ("missing", "not a run folder: it has no run_stamp.json")
     ]
