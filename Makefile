@@ -53,7 +53,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint $(CONFORMANCE_STAMPS) $(WHEELHOUSE)/.filled
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 format: $(STAMP)
 	$(BIN)/ruff format .
