@@ -187,7 +187,10 @@ def _replay_in(
 
 def _pytest_args(original: Any, scratch: Path) -> list[str]:
     meta = original.metadata
-    args = list(meta.argv[_OWN_ARGS:])
+    argv = list(meta.argv)
+    # The user's arguments follow repro's own (`-p repro_results_plugin --repro-results=...`).
+    own = [i for i, a in enumerate(argv) if a.startswith("--repro-results=")]
+    args = argv[own[0] + 1 :] if own else argv[_OWN_ARGS:]
     order = scratch / "order.json"
     order.write_text(json.dumps(list(meta.order)))
     args.append(f"--repro-order={order}")
