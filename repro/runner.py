@@ -131,7 +131,7 @@ def _pytest_argv(opts: RunOptions, staging: Path) -> list[str]:
     ]
 
 
-def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
+def child_env(environ: Mapping[str, str]) -> dict[str, str]:
     env = dict(environ)
     # The plugin comes from its own folder, not from repro's site-packages: only
     # the plugin becomes importable, nothing of repro's environment leaks in.
@@ -208,7 +208,7 @@ def _run_into(
         cap = capture.run_captured(
             argv,
             cwd=project,
-            env=_child_env(environ),
+            env=child_env(environ),
             logs_dir=staging / "logs",
             policy=opts.policy,
             echo_out=opts.echo_out,
@@ -253,7 +253,7 @@ def _run_into(
                 "cwd": str(project),
                 "python": opts.python,
                 "options": dict(opts.options),
-                "pytest": _pytest_record(res, staging),
+                "pytest": pytest_record(res, staging),
                 "python_ran": {
                     "probe": probe["python"]["version"],
                     "pytest": res.python,
@@ -362,7 +362,7 @@ def _records_before(
     lock_info, lock_drift, tooling = None, None, None
     if opts.lock_path is not None and opts.lock_path.is_file():
         lock_info, lock_drift, tooling = _include_lock(opts, staging, probe)
-    _copy_schemas(staging / "schemas")
+    copy_schemas(staging / "schemas")
     env = envinfo.collect(
         probe=probe, git=git, environ=environ, env_allow=opts.env_allow, code=code
     )
@@ -396,7 +396,7 @@ def _seeds(environ: Mapping[str, str], res: results.TestResults) -> dict[str, st
     return seeds
 
 
-def _pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:
+def pytest_record(res: results.TestResults, staging: Path) -> dict[str, Any]:
     """pytest as it ran: version, plugins, and its configuration as it resolved it."""
     record: dict[str, Any] = {
         "version": res.pytest_version,
@@ -454,7 +454,7 @@ def _lock_record(path: Path) -> dict[str, Any] | None:
     return record if not records.schema_errors(record, "lock") else None
 
 
-def _copy_schemas(dest: Path) -> None:
+def copy_schemas(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in records.SCHEMA_NAMES:
         shutil.copyfile(records.schema_dir() / f"{name}.schema.json", dest / f"{name}.schema.json")

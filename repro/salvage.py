@@ -148,7 +148,7 @@ def salvage(partial: Path, *, outputs: Path, force: bool = False) -> SalvageResu
 
 def _fill(partial: Path, intent: dict[str, Any], masking: mask.RunMasking) -> list[str]:
     """Mask the logs again and supply what the run had not written yet."""
-    from repro.runner import LOG_FILES, _copy_schemas
+    from repro.runner import LOG_FILES, copy_schemas
 
     missing = [
         "exit code and signal: repro died, so nobody waited for pytest",
@@ -166,7 +166,7 @@ def _fill(partial: Path, intent: dict[str, Any], masking: mask.RunMasking) -> li
             path.touch()
             missing.append(f"{rel}: repro died before capture began (empty)")
     if not (partial / "schemas").is_dir():
-        _copy_schemas(partial / "schemas")
+        copy_schemas(partial / "schemas")
     if not (partial / "env.json").is_file():
         _collect_env(partial, intent, masking)
         missing.append("env.json: collected at salvage time (repro died before writing it)")
@@ -219,7 +219,7 @@ def _write_records(
     res: results.TestResults,
     missing: list[str],
 ) -> None:
-    from repro.runner import LOG_FILES, RESULT_FILES, _pytest_record, results_fields
+    from repro.runner import LOG_FILES, RESULT_FILES, pytest_record, results_fields
 
     ended = _ended(partial)
     started = float(intent["started"])
@@ -239,7 +239,7 @@ def _write_records(
             "cwd": intent["cwd"],
             "python": intent["python"],
             "options": intent.get("options", {}),
-            "pytest": _pytest_record(res, partial),
+            "pytest": pytest_record(res, partial),
             "python_ran": {
                 "probe": intent.get("python_version") or "unknown",
                 "pytest": res.python,

@@ -324,7 +324,7 @@ def _rerun(
 
     tries: dict[str, list[str]] = {i: [] for i in ids}
     pending = list(ids)
-    environ = runner._child_env(_environ(opts, original))
+    environ = runner.child_env(_environ(opts, original))
     for attempt in range(opts.reruns):
         if not pending:
             break
