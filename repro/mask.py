@@ -165,6 +165,29 @@ def _rarest(needle: bytes) -> bytes:
     return bytes([min(set(needle), key=lambda b: _COMMONNESS.find(bytes([b])))])
 
 
+# A literal every match of each rule holds: a rule is searched only where the rarest
+# byte of it occurs (when runs are dense, a shape's regex would read every byte).
+NEEDS = {
+    "aws-access-key-id": b"A",
+    "github-token": b"gh",
+    "github-fine-grained-token": b"github_pat_",
+    "gitlab-token": b"gl",
+    "gitlab-runner-token": b"GR1348941",
+    "slack-token": b"xox",
+    "slack-webhook": b"hooks.slack.com/services/T",
+    "pypi-token": b"pypi-AgE",
+    "npm-token": b"npm_",
+    "stripe-key": b"k_live_",
+    "sendgrid-key": b"SG.",
+    "openai-key": b"T3BlbkFJ",
+    "jwt": b".eyJ",
+    "private-key": b"PRIVATE KEY",
+    "putty-key": b"PuTTY-User-Key-File-",
+    "url-credentials": b"@",
+}
+_GATE = {name: _rarest(needs) for name, needs in NEEDS.items()}
+
+
 def _windows(data: bytes) -> list[tuple[int, int]] | None:
     """Stretches of `data` around each run of MIN_RUN token bytes, merged; None
     when there are so many that searching the whole of it is cheaper."""
@@ -300,11 +323,12 @@ class Masker:
         spans = wins if wins is not None else [(0, len(data))]
         for rule, rx in self.rules:
             name = rule.name
+            if _GATE[name] not in data:  # memchr
+                continue
             if name == "url-credentials":
-                if b"@" in data:
-                    out += _around_at(rx, data, name)
+                out += _around_at(rx, data, name)
             elif name == "private-key":
-                if b"K" in data and b"PRIVATE KEY" in data:
+                if NEEDS[name] in data:
                     out += [(m.start(), m.end(), name) for m in rx.finditer(data)]
             else:
                 for a, b in spans:

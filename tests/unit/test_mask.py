@@ -25,6 +25,11 @@ SAMPLES = {
     + "A" * 300
     + "\n-----END RSA PRIVATE KEY-----",
     "url-credentials": "https://deploy:s3cret-pass@git.example.invalid/x.git",
+    "gitlab-runner-token": "GR1348941" + "zX9_yW8-vU7tS6rQ5pO4",
+    "slack-webhook": "https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/" + "aB3dE6gH9jK2" * 2,
+    "stripe-key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "openai-key": "sk-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn" + "T3BlbkFJ" + "Op7Qr8St9Uv0Wx1Yz2Ab",
+    "putty-key": "PuTTY-User-Key-File-3: ssh-ed25519",
 }
 ENV = {
     "GITHUB_TOKEN": GH,
@@ -52,13 +57,29 @@ def test_each_shape_is_masked_and_named(rule):
     assert counts[rule] >= 1
 
 
+def test_each_rule_names_a_literal_its_matches_hold():
+    """A rule is searched only where a byte of its NEEDS literal is: every sample holds it."""
+    assert set(mask.NEEDS) == {r.name for r in mask.RULES}
+    for rule, sample in SAMPLES.items():
+        assert mask.NEEDS[rule] in sample.encode(), rule
+
+
 def test_shapes_agree_with_detect_secrets():
     """The token rules come from detect-secrets' plugins: each sample is flagged by them too."""
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import default_settings
 
     with default_settings():
-        for rule in ("aws-access-key-id", "github-token", "gitlab-token", "slack-token"):
+        for rule in (
+            "aws-access-key-id",
+            "github-token",
+            "gitlab-token",
+            "gitlab-runner-token",
+            "slack-token",
+            "slack-webhook",
+            "stripe-key",
+            "openai-key",
+        ):
             assert list(scan_line(SAMPLES[rule])), rule
         for rule in ("pypi-token", "sendgrid-key", "jwt", "private-key"):
             first = SAMPLES[rule].splitlines()[0]
