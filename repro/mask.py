@@ -15,10 +15,12 @@ would otherwise mask every "1"), nor values that are the absolute path of an
 existing file or folder (a location, not a secret). Token shapes have their own
 fixed minimum lengths.
 
-Streaming: `StreamMasker.feed` keeps back the last `carry` bytes (the longest
-possible secret) until the next chunk, so a secret split across two reads is
-still masked; `flush` releases the tail at the end. Masking never decodes:
-non-UTF-8 output is masked byte for byte like any other.
+Streaming: `StreamMasker.feed` keeps back the line in progress (at most `carry`
+bytes, the longest possible secret) until the next chunk, so a secret split
+across two reads is still masked; `flush` releases the tail at the end. Capture
+writes what each stream's masker releases to both that stream's log and the
+combined log (`RunMasking.streams`): each byte is masked once. Masking never
+decodes: non-UTF-8 output is masked byte for byte like any other.
 """
 
 from __future__ import annotations
@@ -135,11 +137,9 @@ RULES: tuple[Rule, ...] = (
         "RFC 3986 userinfo, as repro.redact.strip_url_credentials",
     ),
 )
-# Every match of the other rules is (or holds) a run of at least MIN_RUN bytes of
-# [A-Za-z0-9_-]: they are searched only around such runs (see `_windows`). These
-# two have no such run and are searched only where their anchor, a literal every
-# match holds, occurs.
-WIDE = frozenset({"private-key", "url-credentials"})
+# Every match of a rule but private-key and url-credentials is (or holds) a run of
+# at least MIN_RUN bytes of [A-Za-z0-9_-]: those rules are searched only around such
+# runs (see `_windows`); the two are searched only where their anchor occurs.
 _USERINFO_MAX = 2 + 128 + 1 + 256 + 1  # the longest url-credentials match, '@' last
 MIN_RUN = 20
 # Bytes around a run that a token's other parts may take: a webhook's URL before its
@@ -358,10 +358,6 @@ class Masker:
 
     def mask(self, data: bytes, counts: Counter[str]) -> bytes:
         return _apply(data, self.matches(data), counts)
-
-    def spans(self, data: bytes, pos: int) -> list[tuple[int, int]]:
-        """Every possible match that ends after `pos`, as (start, end)."""
-        return [(a, b) for a, b, _ in self.matches(data) if b > pos]
 
 
 def _around_at(rx: re.Pattern[bytes], data: bytes, name: str) -> list[Match]:

@@ -279,3 +279,16 @@ def test_no_mask_sinks_keep_the_arrival_order(tmp_path):
         sinks.write(name, chunk)
     sinks.close()
     assert (tmp_path / "pytest_output.txt").read_bytes() == b"a b\n" + GH.encode() + b"\n"
+
+
+def test_slack_token_minimum_is_twenty_characters():
+    """docs/safety.md: Slack tokens are masked from 20 characters (real ones have ~55);
+    detect-secrets flags shorter ones too, which are placeholders."""
+    masker = mask.build(None)
+    shortest = "xoxb-1234567890-abcd"
+    assert len(shortest) == 20
+    assert masker.mask(f"t={shortest}\n".encode(), Counter()) == b"t=" + mask.MASK + b"\n"
+    assert masker.mask(b"t=xoxb-123456-abc\n", Counter()) == b"t=xoxb-123456-abc\n"
+    real = "xoxb-" + "2" * 12 + "-" + "3" * 13 + "-" + "aB3dE6gH9jK2" * 2
+    counts: Counter[str] = Counter()
+    assert masker.mask(real.encode(), counts) == mask.MASK and counts == {"slack-token": 1}
