@@ -186,6 +186,7 @@ NEEDS = {
     "url-credentials": b"@",
 }
 _GATE = {name: _rarest(needs) for name, needs in NEEDS.items()}
+_ANCHORED = frozenset({"private-key", "url-credentials"})  # hold no run of MIN_RUN
 
 
 def _windows(data: bytes) -> list[tuple[int, int]] | None:
@@ -323,6 +324,8 @@ class Masker:
         spans = wins if wins is not None else [(0, len(data))]
         for rule, rx in self.rules:
             name = rule.name
+            if not spans and name not in _ANCHORED:  # no run: no match of this rule
+                continue
             if _GATE[name] not in data:  # memchr
                 continue
             if name == "url-credentials":
