@@ -256,8 +256,13 @@ class StandIn:
                     "algorithm": "sha256",
                     "value": hashlib.sha256(content["envelope"].encode()).hexdigest(),
                 },
-                "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
-                "signatures": [{"signature": s["sig"], "verifier": content["verifiers"][0]} for s in sigs],
+                "payloadHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(payload).hexdigest(),
+                },
+                "signatures": [
+                    {"signature": s["sig"], "verifier": content["verifiers"][0]} for s in sigs
+                ],
             },
         }
         canonical = rfc8785.dumps(entry)
