@@ -80,7 +80,7 @@ def opts_sign_sigstore(fn: F) -> F:
             click.option(
                 "--sigstore",
                 is_flag=True,
-                help="Also sign keylessly with Sigstore into BUNDLE.sigstore.json (needs "
+                help="Sign keylessly with Sigstore into BUNDLE.sigstore.json (needs "
                 "the network, an OIDC identity, and `pip install 'repro-bundle[sigstore]'`).",
             ),
             _opt_trust_config,

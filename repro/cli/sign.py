@@ -59,12 +59,12 @@ def sign(
     With --sigstore, signs the same Statement keylessly: a certificate from
     Sigstore's Fulcio for your OIDC identity (ambient in CI, $SIGSTORE_ID_TOKEN,
     or a browser sign-in), logged in Rekor, written as a Sigstore bundle to
-    BUNDLE.sigstore.json (for example `repro sign BUNDLE.zip --sigstore`).
-    Formats: docs/attestation.md.
+    BUNDLE.sigstore.json. Formats: docs/attestation.md.
 
     \b
     Example:
       repro sign BUNDLE.zip --key alice.key
+      repro sign BUNDLE.zip --sigstore   # needs the network and an identity
     """
     from repro.attest.sign import sign_bundle
     from repro.errors import UsageError

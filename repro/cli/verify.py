@@ -103,14 +103,15 @@ def verify(
     signed by one of those keys (signed), and any Statement beside the bundle
     says what its records say (attested). With --sigstore-identity and
     --sigstore-issuer, BUNDLE.sigstore.json must be a Sigstore signature by that
-    identity (for example `--sigstore-identity alice@example.com
-    --sigstore-issuer https://github.com/login/oauth`): docs/attestation.md.
+    identity: docs/attestation.md.
 
     \b
     Example:
       repro verify outputs/bundles/*.zip --require-passed
       repro verify BUNDLE.zip --expect sha256:<digest>
       repro verify BUNDLE.zip --key alice.key.pub
+      repro verify BUNDLE.zip --sigstore-identity alice@example.com \\
+        --sigstore-issuer https://github.com/login/oauth
     """
     from repro.attest.check import check
     from repro.cli.progress import reporter

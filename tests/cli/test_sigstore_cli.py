@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -19,7 +22,7 @@ from click.testing import Result
 from repro.attest import keyless, sigstore_path, statement, statement_path
 from tests.attest_support import copy_bundle
 from tests.cli.test_contract import valid
-from tests.conftest import PASSING, git_init, run_repro
+from tests.conftest import PASSING, git_init, run_repro, write_project
 from tests.sigstore_standin import ISSUER, StandIn
 
 Cli = Callable[..., Result]
@@ -314,3 +317,83 @@ def test_bundle_sigstore_end_to_end_in_real_processes(
         f"  signed: by {ALICE} (issuer {ISSUER}; Sigstore, Rekor log index 0)",
         "  attested: yes",
     ]
+
+
+GITHUB = "https://github.com/login/oauth"  # the issuer the docs' recipes name
+
+
+def _doc_block(label: str) -> str:
+    doc = (Path(__file__).parents[2] / "docs" / "attestation.md").read_text()
+    blocks = re.findall(rf"```sh {label}\n(.*?)```", doc, re.S)
+    assert len(blocks) == 1, f"docs/attestation.md has one ```sh {label} block"
+    return blocks[0]
+
+
+def _run_recipe(label: str, bundle: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    """A docs recipe run as written, in bash, pointed at the stand-in instead of Sigstore's
+    public instance: `sigstore` gets --trust-config, the library the same trust config."""
+    script = _doc_block(label).replace(
+        "ClientTrustConfig.production()",
+        'ClientTrustConfig.from_json(open(__import__("os").environ["TRUST"]).read())',
+    )
+    prelude = 'sigstore() { command sigstore --trust-config "$TRUST" "$@"; }\n'
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "B": bundle.name,
+        "TRUST": str(config),
+    }
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", prelude + script],
+        cwd=bundle.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _git_bundle(root: Path) -> Path:
+    """A bundle of a clean git checkout: its Statement has a gitCommit subject."""
+    from repro.bundle import pack
+    from repro.runner import RunOptions, run
+
+    proj = write_project(root / "proj", PASSING)
+    git_init(proj)
+    res = run(RunOptions(project=proj, outputs=root / "outputs"))
+    return pack(res.run_dir, out_dir=root / "bundles").path
+
+
+@pytest.mark.skipif(
+    any(shutil.which(t) is None for t in ("bash", "jq", "base64")), reason="needs bash and jq"
+)
+def test_the_reviewers_sigstore_recipes_in_the_docs_work_without_repro(
+    bundle: Path,
+    standin: StandIn,
+    config: Path,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", standin.token(ALICE, issuer=GITHUB))
+    assert cli("sign", bundle, "--sigstore", "--sigstore-trust-config", config).exit_code == 0
+    for label in ("sigstore-reviewer", "sigstore-reviewer-python"):
+        ok = _run_recipe(label, bundle, config)
+        assert ok.returncode == 0, (label, ok.stdout, ok.stderr)
+        assert "result: FAILED" in ok.stdout  # valid_bundle is of a failing suite
+    assert f"OK: {bundle.name}" in _run_recipe("sigstore-reviewer", bundle, config).stderr
+
+    data = bytearray(bundle.read_bytes())  # a zip the signed Statement does not name
+    data[len(data) // 2] ^= 1
+    bundle.write_bytes(bytes(data))
+    for label in ("sigstore-reviewer", "sigstore-reviewer-python"):
+        assert _run_recipe(label, bundle, config).returncode != 0, label
+
+    # A clean checkout's Statement: sigstore's CLI refuses its gitCommit subject (as the docs
+    # say, sigstore-python#1899), the library recipe checks it.
+    git = _git_bundle(tmp_path / "git")
+    assert cli("sign", git, "--sigstore", "--sigstore-trust-config", config).exit_code == 0
+    refused = _run_recipe("sigstore-reviewer", git, config)
+    assert refused.returncode != 0 and "gitCommit" in refused.stdout + refused.stderr
+    ok = _run_recipe("sigstore-reviewer-python", git, config)
+    assert ok.returncode == 0 and "result: PASSED" in ok.stdout, ok.stderr
