@@ -96,8 +96,10 @@ class StandIn:
         self.thread.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join()
 
     # -- what a client is given --------------------------------------------------------
 

@@ -131,7 +131,10 @@ def bundle(
             ksigned = keyless_sign(packed.path, keyless)
         except ReproError:
             say(f"repro: the bundle is kept: {shown(packed.path)}; once fixed, sign it with:")
-            say(f"repro:   repro sign {shown(packed.path)} --sigstore")
+            trust = (
+                f" --sigstore-trust-config {sigstore_trust_config}" if sigstore_trust_config else ""
+            )
+            say(f"repro:   repro sign {shown(packed.path)} --sigstore{trust}")
             raise
     workspace.write_index(opts.outputs)
     report = None

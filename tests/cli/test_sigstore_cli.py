@@ -397,3 +397,44 @@ def test_the_reviewers_sigstore_recipes_in_the_docs_work_without_repro(
     assert refused.returncode != 0 and "gitCommit" in refused.stdout + refused.stderr
     ok = _run_recipe("sigstore-reviewer-python", git, config)
     assert ok.returncode == 0 and "result: PASSED" in ok.stdout, ok.stderr
+
+
+def test_a_key_and_sigstore_sign_together_and_both_are_required(
+    bundle: Path, standin: StandIn, config: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    key = tmp_path / "alice.key"
+    assert cli("keygen", "--out", key, "--no-passphrase").exit_code == 0
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", standin.token(ALICE))
+    res = cli("sign", bundle, "--key", key, "--sigstore", "--sigstore-trust-config", config,
+              "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    valid(out, "sign")
+    assert out["signatures"] == 1 and out["identity"] == ALICE
+    both = _verify(cli, bundle, config, "--key", f"{key}.pub", "--json")
+    (b,) = json.loads(both.stdout)["bundles"]
+    assert b["ok"] and len(b["signed_by"]) == 2
+    sigstore_path(bundle).unlink()
+    res = _verify(cli, bundle, config, "--key", f"{key}.pub")
+    assert res.exit_code == 1
+    assert "  - [signature] not signed: no " in res.stdout
+
+
+def test_bundle_keeps_its_bundle_when_keyless_signing_fails(
+    project: Callable[..., Path], standin: StandIn, config: Path, tmp_path: Path
+) -> None:
+    """Sigstore unreachable after the run (here: the stand-in stopped): exit 3 with one
+    line, and the bundle is kept with the command that signs it later."""
+    proj = project(PASSING)
+    standin.close()
+    b = run_repro(
+        "bundle", "--project", proj, "--no-lock", "--sigstore", "--sigstore-trust-config",
+        config, env={"SIGSTORE_ID_TOKEN": standin.token(ALICE)},
+    )  # fmt: skip
+    assert b.returncode == 3, b.stderr
+    (kept,) = (proj / "outputs" / "bundles").glob("repro-*.zip")
+    assert "repro: the bundle is kept: " in b.stderr
+    assert f"repro sign {kept}" in b.stderr or f"repro sign outputs/bundles/{kept.name}" in b.stderr
+    assert b.stderr.splitlines()[-1].startswith("repro: error: Sigstore signing failed: ")
+    assert not sigstore_path(kept).exists()
