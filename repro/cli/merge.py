@@ -13,9 +13,7 @@ from repro.cli.render import shown, verify_line
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument(
-    "shards", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--out",
