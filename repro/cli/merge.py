@@ -19,7 +19,7 @@ from repro.cli.render import shown, verify_line
     "--out",
     "out",
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(),  # a str: a trailing / (a folder to be made) survives
     help="The merged bundle's file, replaced if it is there; an existing folder (or a "
     "path ending in /) gets it under its own name, repro-<run_id>-<digest12>.zip.",
 )
@@ -35,7 +35,7 @@ from repro.cli.render import shown, verify_line
 @handle_errors
 def merge(
     shards: tuple[Path, ...],
-    out: Path,
+    out: str,
     allow_partial: bool,
     store: bool,
     as_json: bool,
@@ -60,11 +60,11 @@ def merge(
 
     progress = reporter(quiet)
     plan = merging.plan(shards, allow_partial=allow_partial, progress=progress)
-    folder = out.is_dir() or str(out).endswith((os.sep, "/"))
+    folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
     res = mergewrite.write(
         plan,
-        target=None if folder else out,
-        out_dir=out,
+        target=None if folder else Path(out),
+        out_dir=Path(out),
         store=store,
         progress=progress,
     )
