@@ -18,7 +18,8 @@ from repro.cli.render import shown, verify_line
     "-o",
     "--out",
     "out",
-    required=True,
+    default="outputs/bundles/",
+    show_default=True,
     type=click.Path(),  # a str: a trailing / (a folder to be made) survives
     help="The merged bundle's file, replaced if it is there; an existing folder (or a "
     "path ending in /) gets it under its own name, repro-<run_id>-<digest12>.zip.",
