@@ -70,6 +70,11 @@ def merge(
         progress=progress,
     )
     packed = res.pack
+    bundles = packed.path.parent
+    if bundles.name == "bundles" and bundles.parent.name == "outputs":
+        from repro import workspace
+
+        workspace.write_index(bundles.parent)
     if as_json:
         emit_json(
             {

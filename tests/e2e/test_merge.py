@@ -295,3 +295,13 @@ def test_merge_needs_a_writable_destination(made, cli, tmp_path):
     res = cli("merge", *made["shards"], "-o", blocked / "all.zip")
     assert res.exit_code == 3, res.output
     assert res.stderr.startswith("repro: error: cannot write into")
+
+
+def test_a_merged_bundle_is_signed_like_any_bundle(made, cli, tmp_path):
+    out = tmp_path / "all.zip"
+    assert cli("merge", *made["shards"], "-o", out).exit_code == 0
+    assert cli("keygen", "--out", tmp_path / "k.key", "--no-passphrase").exit_code == 0
+    assert cli("sign", out, "--key", tmp_path / "k.key").exit_code == 0
+    res = cli("verify", out, "--key", tmp_path / "k.key.pub")
+    assert res.exit_code == 0, res.stdout
+    assert "attested: yes" in res.stdout
