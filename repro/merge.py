@@ -50,6 +50,9 @@ class Shard:
     started: frozenset[str]  # every test that started, the one in flight included
     executed: frozenset[str]  # tests that finished
     deselected: frozenset[str] | None  # None when the stream does not name them
+    # run_metadata.json as written: the merged record starts from the first shard's, and
+    # keeps what the model leaves out (masking, crashed xdist workers).
+    meta_doc: dict[str, Any]
 
     @property
     def name(self) -> str:
@@ -157,6 +160,7 @@ def _load(path: Path, progress: Reporter) -> Shard:
         started=frozenset(t.id for t in tests),
         executed=frozenset(t.id for t in tests if t.outcome is not None),
         deselected=_deselected(lines),
+        meta_doc=json.loads(b.read(layout.RUN_METADATA, b.files[layout.RUN_METADATA])[0]),
     )
 
 

@@ -325,7 +325,7 @@ def _metadata(
     from repro.runner import results_fields
 
     first = p.shards[0]
-    doc: dict[str, Any] = json.loads(first.bundle.read(layout.RUN_METADATA, 32 << 20)[0])
+    doc: dict[str, Any] = json.loads(json.dumps(first.meta_doc))  # a deep copy
     doc.pop("salvage", None)
     args = first.meta.argv
     own = len(args) - len(first.meta.pytest_args)
@@ -365,14 +365,12 @@ def _metadata(
 
 
 def _masked(s: Shard) -> bool:
-    doc = json.loads(s.bundle.read(layout.RUN_METADATA, 32 << 20)[0])
-    masking = doc.get("masking")
+    masking = s.meta_doc.get("masking")
     return isinstance(masking, dict) and masking.get("enabled") is True
 
 
 def _crashed(s: Shard) -> list[Any]:
-    doc = json.loads(s.bundle.read(layout.RUN_METADATA, 32 << 20)[0])
-    workers = doc.get("crashed_workers")
+    workers = s.meta_doc.get("crashed_workers")
     return list(workers) if isinstance(workers, list) else []
 
 

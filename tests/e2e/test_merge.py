@@ -160,6 +160,9 @@ def test_three_shards_merge_into_what_one_unsplit_run_reports(made, cli, tmp_pat
         for rel in ("logs/stdout.log", "logs/pytest_output.txt"):
             assert _read(out, f"shards/{entry['name']}/{rel}") == _read(shard, rel)
 
+    same = cli("diff", out, made["unsplit"])
+    assert same.exit_code == 0 and "every test has the same outcome" in same.stdout, same.stdout
+
     shown = cli("show", out)
     assert shown.exit_code == 0, shown.output
     for k in (1, 2, 3):
