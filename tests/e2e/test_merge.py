@@ -91,6 +91,12 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "k_math": _bundle(proj, "--no-lock", "--", "-k", "test_math"),
         "k_rest": _bundle(proj, "--no-lock", "--", "-k", "not test_math"),
         "k_overlap": _bundle(proj, "--no-lock", "--", "-k", "square or upper"),
+        # -k before the split: every group deselects the same tests, as the unsplit run.
+        "k_unsplit": _bundle(proj, "--no-lock", "--", "-k", "not words"),
+        "k_split": [
+            _bundle(proj, "--no-lock", "--", "-k", "not words", "--splits", "2", "--group", k)
+            for k in ("1", "2")
+        ],
     }
     (proj / "README.md").write_text("changed\n")
     env = {**os.environ, **GIT_ENV}
@@ -308,3 +314,14 @@ def test_a_merged_bundle_is_signed_like_any_bundle(made, cli, tmp_path):
     res = cli("verify", out, "--key", tmp_path / "k.key.pub")
     assert res.exit_code == 0, res.stdout
     assert "attested: yes" in res.stdout
+
+
+def test_tests_every_group_deselected_are_deselected_as_in_the_unsplit_run(made, cli, tmp_path):
+    out = tmp_path / "k.zip"
+    res = cli("merge", *made["k_split"], "-o", out, "--json")
+    assert res.exit_code == 0, res.output
+    unsplit = _meta(made["k_unsplit"])
+    assert unsplit["counts"]["deselected"] > 0
+    assert json.loads(res.stdout)["counts"] == unsplit["counts"]
+    assert json.loads(_read(out, "merge.json"))["deselected"] == unsplit["counts"]["deselected"]
+    assert cli("verify", out).exit_code == 0
