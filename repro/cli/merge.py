@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
-from repro.cli.options import opt_json
+from repro.cli.options import opt_json, refuse_non_bundles
 from repro.cli.render import shown, verify_line
 
 
@@ -59,9 +59,12 @@ def merge(
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
 
+    refuse_non_bundles(*shards)
+    folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
+    if not folder:
+        _not_a_shard(Path(out), shards)
     progress = reporter(quiet)
     plan = merging.plan(shards, allow_partial=allow_partial, progress=progress)
-    folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
     res = mergewrite.write(
         plan,
         target=None if folder else Path(out),
@@ -110,3 +113,20 @@ def merge(
     say(f"repro: merged {len(plan.shards)} shards: {res.status.value}")
     click.echo(f"{shown(packed.path)}\n{packed.digest}")
     say(verify_line(packed.path, packed.digest), "note")
+
+
+def _not_a_shard(target: Path, shards: tuple[Path, ...]) -> None:
+    """Refuse an -o that is one of the shards: "replaced if it is there" would destroy
+    the evidence being merged (and leave a bundle whose name names another run)."""
+    from repro.errors import UsageError
+
+    for shard in shards:
+        try:
+            same = os.path.samefile(shard, target)
+        except OSError:  # either is not there: nothing to destroy
+            continue
+        if same:
+            raise UsageError(
+                f"-o {target} is the shard {shard}: merging would replace it",
+                hint="write the merged bundle elsewhere, e.g. -o merged/",
+            )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.options import opt_json
+from repro.cli.options import opt_json, refuse_non_bundles
 from repro.errors import UsageError
 
 
@@ -46,6 +46,7 @@ def show(
     from repro.reader import open_bundle
     from repro.show import build, candidates, find_test
 
+    refuse_non_bundles(bundle)
     opened = open_bundle(bundle, expect=expect)
     view = build(opened)
     style = for_stream()

@@ -18,7 +18,7 @@ from repro.cli.attestation import (
     opts_verify_keys,
     opts_verify_sigstore,
 )
-from repro.cli.options import opt_json
+from repro.cli.options import opt_json, refuse_non_bundles
 from repro.errors import EXIT_BAD, EXIT_OK, UsageError
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-fA-F]{64}")
@@ -126,15 +126,8 @@ def verify(
             hint="verify the bundle you were given the digest for on its own",
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
+    refuse_non_bundles(*targets)
     for b in targets:
-        if b.is_dir() and not (b / "run_stamp.json").is_file():
-            raise UsageError(
-                f"not a bundle or a run folder: {b}",
-                hint="pass the bundle's .zip file, or a folder under outputs/runs/",
-            )
-        if b.exists() and not (b.is_file() or b.is_dir()):
-            # A FIFO would block the first read, a device never ends: refused unread.
-            raise UsageError(f"not a regular file: {b}", hint="pass the bundle's .zip file")
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     verifiers = load_verifiers(keys, allowed_signers)
