@@ -186,3 +186,45 @@ def test_show_of_an_unreadable_zip_does_not_call_it_a_run_folder(
     digest = next(line for line in lines if line.startswith("digest"))
     assert "run folder" not in digest
     assert any(line.startswith("bundle ") for line in lines)
+
+
+SECRET = "Zq8sV2mK9pL4xR7tW1nB6cY3hJ5fD0gA"  # 32 characters, as many API keys
+COMPARING = {
+    "tests/test_cmp.py": """
+        import os
+
+        def test_key():
+            assert os.environ["MY_API_KEY"] == "expected", os.environ["MY_API_KEY"]
+    """
+}
+
+
+@pytest.mark.parametrize("ci", ["", "1"], ids=["local", "ci"])
+def test_a_secret_pytest_shows_cut_short_is_masked_too(tmp_path: Path, ci: str) -> None:
+    """pytest elides a long value: `'Zq8sV2mK9pL4...B6cY3hJ5fD0gA'` in the assertion's
+    explanation (25 of these 32 characters), `AssertionError: Zq8sV2mK9pL4xR7tW1...` in
+    the short summary off CI. Masking the whole value alone left those in every log, the
+    results stream and the JUnit file. Where pytest showed the secret, in whole or cut
+    short, is read from the same run made with --no-mask."""
+    env = {"MY_API_KEY": SECRET, "CI": ci, "BUILD_NUMBER": ""}
+    runs = {}
+    for mode in ("--no-mask", "--mask"):
+        proj = write_project(tmp_path / mode.strip("-"), COMPARING)
+        git_init(proj)
+        args = ["run", "-q"] + (["--no-mask"] if mode == "--no-mask" else [])
+        res = run_repro(*args, cwd=proj, env=env)
+        assert res.returncode == 1, res.stderr
+        runs[mode] = next((proj / "outputs" / "runs").iterdir())
+    head = SECRET[:8]
+    shown = [ln for ln in (runs["--no-mask"] / "logs/stdout.log").read_text().splitlines()]
+    cut = [ln for ln in shown if head in ln and SECRET not in ln]
+    assert cut, "pytest showed the secret in whole only: nothing to test"
+    fragments = {SECRET[i : i + 8] for i in range(len(SECRET) - 7)}
+    masked = runs["--mask"]
+    for f in masked.rglob("*"):
+        if f.is_file():
+            data = f.read_text(errors="replace")
+            assert not [x for x in fragments if x in data], f
+    meta = json.loads((masked / "run_metadata.json").read_text())
+    counts = meta["masking"]["counts"]["logs/stdout.log"]
+    assert counts == {"env:MY_API_KEY": sum(head in ln for ln in shown)}
