@@ -50,6 +50,11 @@ def merge(
     shards that leave tests of the collection unrun (unless --allow-partial). The
     merged bundle verifies like any bundle; `repro show` lists its shards.
 
+    Exits 0 when the merged bundle is written, whatever its tests' status (gate on
+    that with `repro verify --require-passed`), 1 when the shards are refused, 2 on a
+    usage error (a path that is no bundle, an -o that is one of the shards), 3 when
+    the output cannot be written.
+
     \b
     Example:
       repro merge shard-1.zip shard-2.zip shard-3.zip -o all.zip
