@@ -228,3 +228,25 @@ def test_a_secret_pytest_shows_cut_short_is_masked_too(tmp_path: Path, ci: str) 
     meta = json.loads((masked / "run_metadata.json").read_text())
     counts = meta["masking"]["counts"]["logs/stdout.log"]
     assert counts == {"env:MY_API_KEY": sum(head in ln for ln in shown)}
+
+
+@pytest.mark.parametrize("command", ["show", "report", "verify"])
+def test_a_digest_prefix_for_expect_is_a_usage_error_in_every_command(
+    valid_bundle: Path, tmp_path: Path, command: str
+) -> None:
+    """`verify --expect` refused a prefix of the digest (a bundle could be swapped for
+    another whose digest merely starts the same); show and report took it as a digest
+    that does not match and rendered the bundle as not intact."""
+    verified = run_repro("verify", valid_bundle, "--json", cwd=tmp_path)
+    digest = json.loads(verified.stdout)["bundles"][0]["digest"]
+    prefix = digest[: len("sha256:") + 12]
+    extra = ["-o", str(tmp_path / "r.html")] if command == "report" else []
+    res = run_repro(command, valid_bundle, "--expect", prefix, *extra, cwd=tmp_path)
+    assert res.returncode == 2, res.stdout
+    assert res.stderr.splitlines() == [
+        f"repro: error: --expect {prefix!r} is not sha256:<64 hex digits> "
+        "(pass the whole digest you were given)"
+    ]
+    whole = "sha256:" + digest.removeprefix("sha256:").upper()  # hex in either case
+    ok = run_repro(command, valid_bundle, "--expect", whole, *extra, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
