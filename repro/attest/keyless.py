@@ -126,8 +126,8 @@ def trust_config(instance: Instance, *, signing: bool = False) -> ClientTrustCon
     except Exception as exc:  # TUF, HTTP and file errors alike: the root of trust is missing
         raise EnvironmentProblem(
             f"cannot load Sigstore's trusted root: {_line(exc)}",
-            hint="keyless signing needs the network (Sigstore's TUF repository, Fulcio, "
-            "Rekor); sign with --key offline"
+            hint="keyless signing needs the network: Sigstore's TUF repository, Fulcio and "
+            "Rekor; without it, sign with a key: repro sign --key, repro bundle --sign"
             if signing
             else "it is refreshed over the network; --sigstore-offline uses the one "
             "sigstore-python ships",

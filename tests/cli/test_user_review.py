@@ -94,21 +94,28 @@ def _offline_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.parametrize("command", ["sign", "bundle"])
 def test_keyless_signing_without_the_network_names_only_real_options(
-    valid_bundle: Path, tmp_path: Path
+    valid_bundle: Path, tmp_path: Path, command: str
 ) -> None:
-    """The trusted-root error of `repro sign --sigstore` used to suggest --sigstore-offline,
-    an option of `repro verify` only (signing needs Fulcio and Rekor whatever the root)."""
+    """The trusted-root error of `repro sign/bundle --sigstore` used to suggest
+    --sigstore-offline, an option of `repro verify` only (signing needs Fulcio and Rekor
+    whatever the root). Every `repro <command> --option` it names must exist, and it
+    fails before anything runs."""
     env = _offline_env(tmp_path)
     bundle = tmp_path / valid_bundle.name
     shutil.copy(valid_bundle, bundle)
-    res = run_repro("sign", bundle, "--sigstore", cwd=tmp_path, env=env, timeout=90)
+    proj = write_project(tmp_path / "proj", HOSTILE)
+    args = ["sign", bundle, "--sigstore"] if command == "sign" else ["bundle", "--sigstore"]
+    res = run_repro(*args, cwd=proj, env=env, timeout=90)
     assert res.returncode == 3, res.stderr
     [line] = res.stderr.splitlines()
     assert line.startswith("repro: error: cannot load Sigstore's trusted root: ")
-    helptext = run_repro("sign", "--help").stdout
-    named = set(re.findall(r"--[a-z][a-z-]+", line))
-    assert named and all(opt in helptext for opt in named), (named, line)
+    named = re.findall(r"repro ([a-z]+) (--[a-z][a-z-]*)", line)
+    assert named and "--sigstore-offline" not in line
+    for cmd, opt in named:
+        assert re.search(rf"^\s+(-\w, )?{opt}\b", run_repro(cmd, "--help").stdout, re.M), opt
+    assert not list(proj.glob("outputs/runs/*"))  # refused before the run
 
 
 def test_verify_sigstore_offline_prints_only_repros_lines(
