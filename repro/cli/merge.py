@@ -10,6 +10,7 @@ import click
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
 from repro.cli.options import opt_json, refuse_non_bundles
 from repro.cli.render import shown, verify_line
+from repro.errors import UsageError
 
 
 @main.command(context_settings=CONTEXT)
@@ -64,6 +65,9 @@ def merge(
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
 
+    for shard in shards:  # reader's own message would offer a run folder, which is refused
+        if not shard.exists():
+            raise UsageError(f"no such shard: {shard}", hint="pass each shard's bundle .zip")
     refuse_non_bundles(*shards)
     folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
     if not folder:
@@ -123,8 +127,6 @@ def merge(
 def _not_a_shard(target: Path, shards: tuple[Path, ...]) -> None:
     """Refuse an -o that is one of the shards: "replaced if it is there" would destroy
     the evidence being merged (and leave a bundle whose name names another run)."""
-    from repro.errors import UsageError
-
     for shard in shards:
         try:
             same = os.path.samefile(shard, target)

@@ -257,3 +257,15 @@ def test_a_digest_prefix_for_expect_is_a_usage_error_in_every_command(
     whole = "sha256:" + digest.removeprefix("sha256:").upper()  # hex in either case
     ok = run_repro(command, valid_bundle, "--expect", whole, *extra, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_merge_names_a_missing_shard_without_offering_a_run_folder(
+    valid_bundle: Path, tmp_path: Path
+) -> None:
+    """The reader's message ("pass a repro-*.zip or a folder under outputs/runs/") offered
+    what merge refuses: a run folder is never a shard."""
+    res = run_repro("merge", valid_bundle, tmp_path / "nope.zip", "-o", tmp_path / "m.zip")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f"repro: error: no such shard: {tmp_path / 'nope.zip'} (pass each shard's bundle .zip)"
+    ]
