@@ -5,6 +5,7 @@ Three sources of secrets, one fixed mask (`MASK`):
    credential (`redact.name_looks_secret`), as raw bytes and as JSON escapes it
    (the results stream is JSON);
  - the password of every `user:password@` in a URL found in the environment;
+   both also where pytest shows them cut short with "..." (`_elided`);
  - well-known token shapes (`RULES`), anywhere. The shapes are detect-secrets'
    plugin regexes (1.5.0; module named in each rule's `source`), rewritten for
    bytes and given an upper bound so that a stream can be masked with a finite
@@ -37,6 +38,11 @@ from typing import Any
 
 MASK = b"[MASKED]"
 MIN_LENGTH = 8
+# pytest shows a long value cut short: `'s3cretval...ef0123'` (saferepr in an assertion's
+# explanation), `AssertionError: s3cretvalue-abc...` (the short summary). A secret of the
+# environment is also masked in such an elided form once this many of its first bytes
+# lead to the "...": the literal alone missed it, leaving most of the secret in place.
+ELIDED = b"..."
 KEY_BODY = 6144  # bytes of a PEM body masked after its BEGIN line (RSA-4096 is ~3.3 KB)
 
 
@@ -356,11 +362,75 @@ class Masker:
                 while i >= 0:
                     found.append((i, i + size, name))
                     i = data.find(lit, i + size, b)
+        if self.literals and ELIDED in data:
+            found += self._elided(data)
         found.sort()
         return found
 
     def mask(self, data: bytes, counts: Counter[str]) -> bytes:
         return _apply(data, self.matches(data), counts)
+
+    def _elided(self, data: bytes) -> list[Match]:
+        """Secrets shown cut short: looked for only in the stretch before each "..."
+        that a secret could fill (test output has few), or everywhere when they are many."""
+        longest, n = len(self.literals[0][0]), len(data)
+        spans: list[tuple[int, int]] = []
+        seen, limit = 0, n // _DENSE + 1
+        p = data.find(ELIDED)
+        while p >= 0:
+            seen += 1
+            if seen > limit:
+                spans = [(0, n)]
+                break
+            a, b = max(0, p - longest), min(n, p + len(ELIDED) + longest)
+            if spans and a <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], b)
+            else:
+                spans.append((a, b))
+            p = data.find(ELIDED, p + len(ELIDED))
+        out: list[Match] = []
+        for lit, name in self.literals:
+            if len(lit) > MIN_LENGTH:
+                for a, b in spans:
+                    out += _elided(data, lit, name, a, b)
+        return out
+
+
+def _elided(data: bytes, lit: bytes, name: str, a: int, b: int) -> list[Match]:
+    """`lit` shown cut short in data[a:b]: "..." between a proper prefix of it and a
+    proper suffix (pytest's saferepr keeps both ends; its short summary only the start),
+    either of them at least MIN_LENGTH bytes, the other as long as it matches."""
+    out: list[Match] = []
+    size, n, dots = len(lit), len(data), len(ELIDED)
+    head = lit[:MIN_LENGTH]
+    i = data.find(head, a, b)
+    while i >= 0:  # the start, then "...", then any end of it
+        k = MIN_LENGTH
+        while k < size and i + k < n and data[i + k] == lit[k]:
+            k += 1
+        end = i + k
+        if k < size and data.startswith(ELIDED, end):  # the whole literal is masked as such
+            end += dots
+            tail = min(size - 1, n - end)
+            while tail and data[end : end + tail] != lit[size - tail :]:
+                tail -= 1
+            out.append((i, end + tail, name))
+        i = data.find(head, i + 1, b)
+    foot = lit[-MIN_LENGTH:]
+    j = data.find(foot, a, b)
+    while j >= 0:  # the end, after "..." and a start of it too short to be found above
+        k = MIN_LENGTH
+        while k < size and j + MIN_LENGTH - k > 0 and data[j + MIN_LENGTH - k - 1] == lit[-k - 1]:
+            k += 1
+        start = j + MIN_LENGTH - k
+        if k < size and start >= dots and data[start - dots : start] == ELIDED:
+            start -= dots
+            lead = min(size - 1, start)
+            while lead and data[start - lead : start] != lit[:lead]:
+                lead -= 1
+            out.append((start - lead, j + MIN_LENGTH, name))
+        j = data.find(foot, j + 1, b)
+    return out
 
 
 def _around_at(rx: re.Pattern[bytes], data: bytes, name: str) -> list[Match]:
@@ -429,7 +499,8 @@ def build(environ: Mapping[str, str] | None = None) -> Masker:
     return Masker(
         literals=tuple(sorted(literals.items(), key=lambda kv: -len(kv[0]))),
         rules=_shapes(),
-        carry=max([RULES_MAX, *map(len, literals)]),
+        # An elided form is at most a secret's length twice, plus the dots.
+        carry=max([RULES_MAX, *(2 * len(lit) + len(ELIDED) for lit in literals)]),
         multiline=any(b"\n" in lit for lit in literals),
     )
 

@@ -118,12 +118,14 @@ def opts_verify_sigstore(fn: F) -> F:
     return fn
 
 
-def keyless_config(trust_config: Path | None, *, offline: bool = False) -> Any:
+def keyless_config(
+    trust_config: Path | None, *, offline: bool = False, signing: bool = False
+) -> Any:
     """The Sigstore instance's trust config, loaded before anything is signed or run (a
     missing extra or a bad file fails first, in one line)."""
     from repro.attest import keyless
 
-    return keyless.trust_config(keyless.Instance(trust_config, offline))
+    return keyless.trust_config(keyless.Instance(trust_config, offline), signing=signing)
 
 
 def keyless_sign(bundle: Path, config: Any) -> Any:

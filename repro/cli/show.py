@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.options import opt_json
+from repro.cli.options import expect_digest, opt_json, refuse_non_bundles
 from repro.errors import UsageError
 
 
@@ -46,7 +46,8 @@ def show(
     from repro.reader import open_bundle
     from repro.show import build, candidates, find_test
 
-    opened = open_bundle(bundle, expect=expect)
+    refuse_non_bundles(bundle)
+    opened = open_bundle(bundle, expect=expect_digest(expect))
     view = build(opened)
     style = for_stream()
     if test_id is not None:

@@ -26,7 +26,11 @@ def _verdict(view: ShowView, style: Style) -> list[str]:
     v = view.verdict
     head = style.verdict_word(v.intact, f"{v.word} ({v.integrity})")
     lines = [head + "  tests: " + style.status(view.status, safe(v.tests_text()))]
-    lines += style.field("digest", v.digest or "none (a run folder is not packed)", "")
+    # A bundle too broken to have a digest (a truncated zip) is not a run folder.
+    none = "none (not computed: see the problems)"
+    if view.kind != "bundle":
+        none = "none (a run folder is not packed)"
+    lines += style.field("digest", v.digest or none, "")
     lines += style.field("bundle" if view.kind == "bundle" else "folder", view.path, "")
     for p in view.problems:
         lines += style.wrap(f"[{p.kind}] {p}", "  - ", "    ")
