@@ -94,7 +94,7 @@ def merge(
                 "digest": packed.digest,
                 "run_id": packed.run_id,
                 "status": res.status.value,
-                "exit_code": res.exit_code,
+                "pytest_exit_code": res.exit_code,
                 "counts": res.counts,
                 "partial": plan.partial,
                 "missing": {
