@@ -15,7 +15,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,6 +149,10 @@ def run(
     progress: Reporter = silent,
 ) -> RunResult:
     environ = os.environ if opts.environ is None else opts.environ
+    # pytest runs in the project folder and is handed paths under outputs/: a relative
+    # outputs (`repro replay` from the clone: REPO/outputs with REPO ".") would name a
+    # folder under the project, or none at all.
+    opts = replace(opts, outputs=Path(os.path.abspath(opts.outputs)))
     project = opts.project.resolve()
     if not project.is_dir():
         raise UsageError(f"project folder not found: {opts.project}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,8 @@ def replay(**kw: Any) -> None:
     opts = ReplayOptions(
         bundle=kw["bundle"],
         repo=repo,
-        outputs=kw["outputs"] or repo / "outputs",
+        # Absolute: the replay bundle's path is printed and in --json (docs/json.md).
+        outputs=Path(os.path.abspath(kw["outputs"] or repo / "outputs")),
         sources=Sources(
             find_links=tuple(kw["find_links"]),
             no_index=kw["no_index"],

@@ -242,3 +242,17 @@ def test_with_uv_the_lock_is_synced_by_uv(made) -> None:
     code, doc = replay(made, "clean", PATH=f"{uv.parent}{os.pathsep}{os.environ['PATH']}")
     assert (code, doc["verdict"]) == (0, "reproduced"), doc
     assert any(step.startswith("installed the lock with uv") for step in doc["steps"])
+
+
+def test_replay_from_inside_the_clone_with_the_default_repo(made) -> None:
+    """`repro replay BUNDLE` run in the clone, as docs/replay.md shows it: --repo and
+    --outputs default to `.` and `./outputs`, relative paths that pytest (which runs in
+    the scratch worktree) must not be handed as they are."""
+    env = {**os.environ, "FLAKY_COUNTER": str(made["counter"])}
+    env.pop("REPLAY_BREAK", None)
+    made["counter"].write_text("1")
+    proc = repro("replay", made["clean"], "--json", *offline(), cwd=made["clone"], env=env)
+    assert proc.stdout, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (proc.returncode, doc["verdict"]) == (0, "reproduced"), doc
+    assert Path(doc["replay_bundle"]).parent == made["clone"] / "outputs/bundles"  # absolute
