@@ -72,13 +72,27 @@ def _bundle_status(b: Bundle) -> str:
         return "unreadable"
 
 
+def _sidecars(bundle: Path) -> tuple[Path, ...]:
+    """The files repro writes beside a bundle, which mean nothing once it is gone: its
+    digest, its attestation Statement and signed envelope, and `bundle --report`'s page."""
+    from repro.attest import ENVELOPE_SUFFIX, STATEMENT_SUFFIX
+
+    name = bundle.name
+    return (
+        bundle.with_name(name + ".sha256"),
+        bundle.with_name(name + STATEMENT_SUFFIX),
+        bundle.with_name(name + ENVELOPE_SUFFIX),
+        bundle.with_suffix(".html"),
+    )
+
+
 def _items(run: Run, status: str) -> tuple[list[Item], list[Item]]:
     kind = "abandoned" if status == "abandoned" else "run"
     folder = [Item(run.path, run.run_id, kind, status, _size(run.path), "")] if run.path else []
     bundles = [
         Item(p, run.run_id, "bundle", status, _size(p), "")
         for b in run.bundles
-        for p in (b.path, b.path.with_name(b.path.name + ".sha256"))
+        for p in (b.path, *_sidecars(b.path))
         if p.exists()
     ]
     return folder, bundles

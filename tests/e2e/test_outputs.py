@@ -145,6 +145,23 @@ def test_clean_never_removes_the_only_copy_of_a_failed_or_abandoned_run(outputs,
     ]
 
 
+def test_clean_removes_what_repro_wrote_beside_a_bundle_with_the_bundle(project):
+    """`repro bundle --report` leaves the zip, its .sha256, its attestation Statement and
+    its HTML page: cleaning the run takes all of them, not the zip alone."""
+    proj = project(PASSING)
+    for _ in range(2):
+        res = run_repro("bundle", "--no-lock", "-q", "--report", cwd=proj)
+        assert res.returncode == 0, res.stderr
+    bundles = proj / "outputs/bundles"
+    old, new = sorted(bundles.glob("*.zip"))
+    beside = {p.name for p in bundles.iterdir() if p.name.startswith(old.stem)}
+    assert {old.name + ".sha256", old.name + ".intoto.json", old.stem + ".html"} <= beside
+    res = run_repro("clean", "--keep", "1", "--json", cwd=proj)
+    assert res.returncode == 0, res.stderr
+    assert {Path(i["path"]).name for i in json.loads(res.stdout)["removed"]} >= beside
+    assert all(p.name.startswith(new.stem) for p in bundles.iterdir()), sorted(bundles.iterdir())
+
+
 def test_clean_dry_run_and_older_than(outputs, cli):
     before = sorted(p.relative_to(outputs) for p in outputs.rglob("*"))
     res = cli("clean", "--outputs", outputs, "--keep", "0", "--dry-run")
