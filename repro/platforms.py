@@ -389,6 +389,24 @@ def exit_signal(returncode: int) -> str | None:
         return f"SIG{-returncode}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs on this machine. A zombie does not: a killed
+    repro's pytest is reparented to the init process, which may be slow to reap it (or,
+    in a container, never), and signal 0 still reaches a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            # "pid (comm) S ...": the state follows the last ')' (comm may hold one)
+            return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:  # no /proc (macOS): trust the signal
+        return True
+
+
 LATEST = "latest"
 LATEST_POINTER = "latest.txt"
 

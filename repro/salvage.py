@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repro import __version__, junit, ledger, mask, records, results
+from repro import __version__, junit, ledger, mask, platforms, records, results
 from repro.errors import EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 
@@ -77,16 +77,10 @@ class Abandoned:
     run_id: str
     alive: bool  # the repro process that owns it still runs on this host
     captured: bool  # pytest was about to start or running: there is something to keep
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # pytest runs in its own session and outlives a SIGKILLed repro: while it runs (a hung
+    # test runs forever, with nobody left to time it out) the run is not over. Its pid,
+    # which is also its process group's id, else None.
+    pytest_pid: int | None = None
 
 
 def inspect(partial: Path) -> Abandoned:
@@ -97,8 +91,34 @@ def inspect(partial: Path) -> Abandoned:
     except (OSError, ValueError):
         # Died before the intent was written: nothing ran, only empty folders are there.
         return Abandoned(partial, run_id, False, False)
-    alive = intent.get("host") == host() and _pid_alive(int(intent.get("pid", 0)))
-    return Abandoned(partial, str(intent.get("run_id", run_id)), alive, True)
+    here = intent.get("host") == host()
+    alive = here and platforms.pid_alive(int(intent.get("pid", 0)))
+    pytest_pid = _pytest_pid(partial) if here else None
+    if pytest_pid is not None and not platforms.pid_alive(pytest_pid):
+        pytest_pid = None
+    return Abandoned(partial, str(intent.get("run_id", run_id)), alive, True, pytest_pid)
+
+
+def _pytest_pid(partial: Path) -> int | None:
+    """The pid the plugin's `session` event (the stream's first line) recorded."""
+    from repro.runner import RAW_EVENTS
+
+    try:
+        with open(partial / RAW_EVENTS, "rb") as fh:
+            first = json.loads(fh.readline(1 << 20))
+    except (OSError, ValueError):
+        return None
+    pid = first.get("pid") if isinstance(first, dict) and first.get("ev") == "session" else None
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def still_running(info: Abandoned) -> str:
+    """Why a run whose repro died cannot be salvaged yet: its pytest still runs."""
+    return (
+        f"run {info.run_id}: repro died but its pytest (pid {info.pytest_pid}) still runs; "
+        f"stop it with `kill -- -{info.pytest_pid}` (its process group) or let it finish, "
+        "then salvage (--force salvages now what it wrote so far)"
+    )
 
 
 def find(outputs: Path) -> list[Abandoned]:
@@ -129,6 +149,8 @@ def salvage(partial: Path, *, outputs: Path, force: bool = False) -> SalvageResu
             f"run {info.run_id} is still running (its repro process is alive)",
             hint="wait for it, or pass --force if that process is not repro",
         )
+    if info.pytest_pid is not None and not force:
+        raise UsageError(still_running(info))
     if not info.captured:
         shutil.rmtree(partial)
         return SalvageResult(info.run_id, None, {}, None, ("repro died before the run started",))

@@ -20,7 +20,11 @@ from repro.cli.options import opt_json
     show_default=True,
     help="The outputs folder (its runs/.<run_id>.partial folders are salvaged by default).",
 )
-@click.option("--force", is_flag=True, help="Salvage even if the run's repro process seems alive.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Salvage even if the run's repro process, or its pytest, seems alive.",
+)
 @click.option("--store", is_flag=True, help="No compression: byte-identical on any zlib.")
 @opt_json
 @handle_errors
@@ -43,7 +47,15 @@ def salvage(
     from repro.bundle import pack
     from repro.cli.contract import abspath
 
-    targets = list(run_dirs) or [a.path for a in salv.find(outputs)]
+    targets = list(run_dirs)
+    waiting = 0
+    if not run_dirs:
+        for found in salv.find(outputs):
+            if found.pytest_pid is not None and not force:
+                say(f"repro: warning: {salv.still_running(found)}")
+                waiting += 1
+            else:
+                targets.append(found.path)
     done = []
     for target in targets:
         res = salv.salvage(target, outputs=outputs, force=force)
@@ -61,6 +73,6 @@ def salvage(
         done.append(item)
     if as_json:
         emit_json({"salvaged": done})
-    elif not targets:
+    elif not targets and not waiting:
         say(f"repro: no abandoned run in {outputs}/runs")
     sys.exit(0)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from repro import platforms
 from tests.conftest import run_repro
 
 GH = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
@@ -209,8 +210,12 @@ def _end_pytest(pid_file: Path) -> None:
     while not _read(pid_file).strip() and time.monotonic() < deadline:
         time.sleep(0.01)  # the test is writing it
     if _read(pid_file).strip():
+        pid = int(_read(pid_file))
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(int(_read(pid_file)), signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
+        # salvage waits for a killed repro's pytest to be gone: so does the test
+        while platforms.pid_alive(pid) and time.monotonic() < deadline + 10:
+            time.sleep(0.01)
 
 
 def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
@@ -264,6 +269,33 @@ def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_
     assert meta["counts"]["passed"] == 1 and meta["salvage"]["missing"]
     assert b"test session starts" in files[f"{top}/data/logs/stdout.log"]
     assert f"{top}/data/env.json" in files
+
+
+def test_salvage_waits_for_the_pytest_a_killed_repro_left_running(project, tmp_path):
+    """pytest leads its own session and outlives a SIGKILLed repro (a hung test would run
+    forever, untimed): salvage names it and how to stop it instead of packing a run that
+    is still going; once it is gone, the run is salvaged."""
+    proj = project(SLOW)
+    pid_file = tmp_path / "pytest.pid"
+    try:
+        rc = _kill_repro_when(
+            proj, lambda _: bool(_read(pid_file).strip()), {"PID_FILE": str(pid_file)}
+        )
+        assert rc == -signal.SIGKILL
+        pid = int(_read(pid_file))
+        assert platforms.pid_alive(pid)
+        waiting = run_repro("salvage", "--json", cwd=proj)
+        assert (waiting.returncode, json.loads(waiting.stdout)["salvaged"]) == (0, [])
+        assert f"its pytest (pid {pid}) still runs" in waiting.stderr
+        assert f"kill -- -{pid}" in waiting.stderr
+        (partial,) = (proj / "outputs/runs").glob(".*.partial")
+        refused = run_repro("salvage", partial, cwd=proj)
+        assert refused.returncode == 2
+        assert refused.stderr.startswith("repro: error: ") and refused.stderr.count("\n") == 1
+    finally:
+        _end_pytest(pid_file)
+    (done,) = _complete_or_salvaged(proj)
+    assert done["in_flight"] == "tests/test_slow.py::test_records_pid"
 
 
 def _read(path: Path) -> bytes:
