@@ -37,6 +37,7 @@ def check_pytest_importable(python: str, environ: Mapping[str, str]) -> None:
         proc = subprocess.run(
             [python, "-c", "import pytest"],
             env=dict(environ),
+            stdin=subprocess.DEVNULL,  # not an interpreter (`--python cat`) must not wait on it
             capture_output=True,
             timeout=120,
             check=False,
@@ -44,7 +45,8 @@ def check_pytest_importable(python: str, environ: Mapping[str, str]) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
     if proc.returncode != 0:
-        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        silent = f"`{python} -c 'import pytest'` exited with code {proc.returncode}, saying nothing"
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or [silent])[-1]
         raise EnvironmentProblem(
             f"pytest cannot be imported by {python}: {last}",
             hint=f"install it with: {python} -m pip install pytest",

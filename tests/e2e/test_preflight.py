@@ -69,3 +69,13 @@ def test_failed_packing_keeps_the_run_and_says_how_to_finish(project):
     bundle = Path(proj, done.stdout.splitlines()[0])
     assert run_repro("verify", bundle, cwd=proj).returncode == 0
     assert os.path.isdir(proj / "outputs/runs")
+
+
+def test_a_python_that_fails_silently_is_named_with_its_exit_code(project):
+    proj = project(MARKER)
+    res = run_repro("bundle", "--no-lock", "--python", "false", cwd=proj)
+    assert res.returncode == 3, res.stderr
+    (line,) = res.stderr.splitlines()
+    assert line.startswith("repro: error: pytest cannot be imported by false: ")
+    assert "exited with code 1, saying nothing" in line and ": ?" not in line
+    assert not (proj / "ran.txt").exists()
