@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -83,6 +84,14 @@ class Abandoned:
     pytest_pid: int | None = None
 
 
+_STAGING = re.compile(r"\.\d{8}T\d{6}Z-[0-9a-f]+\.partial")
+
+
+def is_staging(path: Path) -> bool:
+    """`runs/.<run_id>.partial`, as runner._prepare names a run before it is finished."""
+    return bool(_STAGING.fullmatch(path.name)) and path.resolve().parent.name == "runs"
+
+
 def inspect(partial: Path) -> Abandoned:
     name = partial.name
     run_id = name[1 : -len(".partial")] if name.startswith(".") else name
@@ -126,7 +135,7 @@ def find(outputs: Path) -> list[Abandoned]:
     runs = Path(outputs) / "runs"
     if not runs.is_dir():
         return []
-    found = [inspect(p) for p in sorted(runs.glob(".*.partial")) if p.is_dir()]
+    found = [inspect(p) for p in sorted(runs.glob(".*.partial")) if is_staging(p)]
     return [a for a in found if not a.alive]
 
 
@@ -143,6 +152,13 @@ def salvage(partial: Path, *, outputs: Path, force: bool = False) -> SalvageResu
     partial = Path(partial)
     if not partial.is_dir():
         raise UsageError(f"not a run folder: {partial}", hint="pass outputs/runs/.<run_id>.partial")
+    # A staging folder with no intent record is removed below, whole: anything but a
+    # staging folder (`repro salvage .`, a finished run) must be refused before that.
+    if not is_staging(partial):
+        raise UsageError(
+            f"not the staging folder of an unfinished run: {partial}",
+            hint="pass outputs/runs/.<run_id>.partial; a finished run is packed with `repro pack`",
+        )
     info = inspect(partial)
     if info.alive and not force:
         raise UsageError(

@@ -245,12 +245,20 @@ def _complete_or_salvaged(proj: Path) -> list[dict[str, object]]:
     return json.loads(salvaged.stdout)["salvaged"]  # type: ignore[no-any-return]
 
 
+def _header_logged(outputs: Path) -> bool:
+    """repro has read pytest's header off the pipe and logged it: on a loaded machine it
+    may lag the test that writes the pid file, and a SIGKILL then leaves an empty log."""
+    return any(b"test session starts" in _read(p) for p in outputs.glob("runs/.*/logs/stdout.log"))
+
+
 def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_path):
     proj = project(SLOW)
     pid_file = tmp_path / "pytest.pid"
     try:
         rc = _kill_repro_when(
-            proj, lambda _: bool(_read(pid_file).strip()), {"PID_FILE": str(pid_file)}
+            proj,
+            lambda out: bool(_read(pid_file).strip()) and _header_logged(out),
+            {"PID_FILE": str(pid_file)},
         )
     finally:
         _end_pytest(pid_file)
@@ -331,3 +339,19 @@ def test_sigkill_at_other_points_ends_complete_or_salvageable(project, point):
     }[point]
     _kill_repro_when(proj, ready, {})
     _complete_or_salvaged(proj)
+
+
+def test_salvage_refuses_any_folder_but_a_staging_folder_and_removes_nothing(project):
+    """A staging folder without an intent record is removed whole: `repro salvage .` (or a
+    finished run) once took that path and deleted the project."""
+    proj = project(SLOW)
+    ran = run_repro("run", "-q", "--", "-k", "test_first", cwd=proj, env={"PID_FILE": "x"})
+    assert ran.returncode == 0, ran.stderr
+    (finished,) = (proj / "outputs/runs").iterdir()
+    before = sorted(p.relative_to(proj) for p in proj.rglob("*"))
+    for target in (proj, proj / "tests", finished):
+        refused = run_repro("salvage", target, "--json", cwd=proj)
+        assert refused.returncode == 2, (target, refused.stderr)
+        assert refused.stderr.startswith("repro: error: not the staging folder")
+        assert json.loads(refused.stdout)["exit_code"] == 2
+    assert sorted(p.relative_to(proj) for p in proj.rglob("*")) == before
