@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -24,6 +25,8 @@ from repro.errors import EnvironmentProblem
 from repro.workspace import Bundle, Run, inventory
 
 BUSY_SECONDS = 600
+# runner.new_run_id's `20261202T101500Z-a1b2c3`, finished or staged (`.<run_id>.partial`)
+RUN_FOLDER = re.compile(r"(\d{8}T\d{6}Z-[0-9a-f]+)|\.(\d{8}T\d{6}Z-[0-9a-f]+)\.partial")
 DAY = 86400.0
 
 
@@ -124,6 +127,8 @@ def plan(
     for i, run in enumerate(inventory(outputs).runs):
         if i < keep:
             continue
+        if run.path is not None and not RUN_FOLDER.fullmatch(run.path.name):
+            continue  # not named as repro names a run: not repro's to remove, even forced
         if older_than_days is not None and now - run.mtime < older_than_days * DAY:
             continue
         if run.status == "abandoned" and now - run.mtime < BUSY_SECONDS:

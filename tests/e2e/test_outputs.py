@@ -162,6 +162,22 @@ def test_clean_removes_what_repro_wrote_beside_a_bundle_with_the_bundle(project)
     assert all(p.name.startswith(new.stem) for p in bundles.iterdir()), sorted(bundles.iterdir())
 
 
+def test_clean_never_removes_a_folder_repro_did_not_name_even_forced(outputs, cli):
+    """`--outputs` pointed at a folder whose runs/ is someone else's: only folders named as
+    repro names runs (`<run_id>`, `.<run_id>.partial`) are candidates."""
+    strangers = [outputs / "runs/my-notes", outputs / "runs/.cache.partial"]
+    old = time.time() - 3 * 86400
+    for folder in strangers:
+        folder.mkdir()
+        (folder / "keep.txt").write_text("not a run")
+        os.utime(folder, (old, old))
+    res = cli("clean", "--outputs", outputs, "--keep", "0", "--force", "--json")
+    assert res.exit_code == 0, res.output
+    removed = {Path(i["path"]).name for i in json.loads(res.stdout)["removed"]}
+    assert "20260101T000000Z-000001" in removed
+    assert all((folder / "keep.txt").is_file() for folder in strangers)
+
+
 def test_clean_dry_run_and_older_than(outputs, cli):
     before = sorted(p.relative_to(outputs) for p in outputs.rglob("*"))
     res = cli("clean", "--outputs", outputs, "--keep", "0", "--dry-run")
