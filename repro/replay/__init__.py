@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from repro.errors import EXIT_BAD, EXIT_ENV, EXIT_OK
+from repro.errors import (
+    EXIT_BAD,
+    EXIT_ENV,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    ReproError,
+)
 from repro.replay import checkout, install, interpreter
 from repro.replay.checkout import CannotReplay
 
@@ -105,15 +112,17 @@ def replay(opts: ReplayOptions) -> ReplayResult:
         return _cannot(f"the bundle does not verify ({first}); see repro verify", steps)
     steps.append(f"verified {opts.bundle.name}")
     scratch = Path(tempfile.mkdtemp(prefix="repro-replay-"))
-    tree: checkout.Checkout | None = None
+    # The worktree as soon as it exists: a replay that stops after the checkout (a
+    # package it cannot install, Ctrl-C) must not leave it registered in the user's repo.
+    trees: list[checkout.Checkout] = []
     try:
-        tree, result = _replay_in(opts, original, scratch, steps)
+        result = _replay_in(opts, original, scratch, steps, trees)
         return _replace(result, scratch=scratch) if opts.keep else result
     except CannotReplay as exc:
         return _cannot(str(exc), steps)
     finally:
         if not opts.keep:
-            if tree is not None:
+            for tree in trees:
                 checkout.remove(tree.repo, tree.path)
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -123,8 +132,12 @@ def _cannot(why: str, steps: list[str]) -> ReplayResult:
 
 
 def _replay_in(
-    opts: ReplayOptions, original: Any, scratch: Path, steps: list[str]
-) -> tuple[checkout.Checkout | None, ReplayResult]:
+    opts: ReplayOptions,
+    original: Any,
+    scratch: Path,
+    steps: list[str],
+    trees: list[checkout.Checkout],
+) -> ReplayResult:
     env, meta, results = original.env, original.metadata, original.results
     if env is None or meta is None or results is None:
         raise CannotReplay("the bundle lacks env.json, run_metadata.json or results.jsonl")
@@ -161,6 +174,7 @@ def _replay_in(
         exact=code.exact,
         why_not_exact=code.why_not_exact,
     )
+    trees.append(tree)
     steps.append(f"checked out {tree.note} in {tree.path}")
 
     exact = tree.exact and not mismatch
@@ -182,7 +196,7 @@ def _replay_in(
         steps.append(note)
 
     bundle_path = _run(opts, original, project, installed.python, scratch, steps)
-    return tree, _judge(opts, original, bundle_path, installed.python, project, exact, steps)
+    return _judge(opts, original, bundle_path, installed.python, project, exact, steps)
 
 
 def _pytest_args(original: Any, scratch: Path) -> list[str]:
@@ -236,6 +250,12 @@ def _run(
     steps.append(f"ran the tests: {res.status} (run {res.run_id})")
     packed = bundle.pack(res.run_dir, out_dir=opts.outputs / "bundles")
     steps.append(f"packed {packed.path}")
+    if res.exit_code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        # Ctrl-C (or SIGTERM) reached repro while the tests ran: the user stops the
+        # replay. Comparing would rerun the test in flight and judge it flaky.
+        stopped = ReproError(f"replay {res.status}; what ran is in {packed.path}")
+        stopped.exit_code = res.exit_code
+        raise stopped
     return packed.path
 
 

@@ -7,11 +7,14 @@ install time), so nothing here reaches an index.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -230,6 +233,14 @@ def test_offline_without_the_wheels_names_the_package_it_could_not_get(made, tmp
     assert "could not get" in doc["reason"] and "--find-links" in doc["reason"]
     got = doc["reason"].split("could not get ", 1)[1].split()[0]
     assert got.lower().split("=")[0] in {"iniconfig", "packaging", "pluggy", "pygments", "pytest"}
+    # It stopped after the checkout: the scratch worktree is not left in the clone.
+    trees = subprocess.run(
+        ["git", "worktree", "list", "--porcelain"],
+        cwd=made["clone"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert trees.count("worktree ") == 1, trees
 
 
 def test_with_uv_the_lock_is_synced_by_uv(made) -> None:
@@ -256,3 +267,52 @@ def test_replay_from_inside_the_clone_with_the_default_repo(made) -> None:
     doc = json.loads(proc.stdout)
     assert (proc.returncode, doc["verdict"]) == (0, "reproduced"), doc
     assert Path(doc["replay_bundle"]).parent == made["clone"] / "outputs/bundles"  # absolute
+
+
+def test_ctrl_c_while_the_tests_run_stops_the_replay(made, tmp_path) -> None:
+    """SIGINT to repro mid-suite: the run is interrupted, and the replay stops there with
+    exit 130 (it went on to rerun the test in flight and call it flaky: `reproduced`)."""
+    fifo = tmp_path / "counter"
+    os.mkfifo(fifo)  # test_flaky blocks reading it: the suite is mid-run until stopped
+    env = {**os.environ, "FLAKY_COUNTER": str(fifo)}
+    env.pop("REPLAY_BREAK", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repro", "replay", made["clean"], "--json", *offline()],
+        cwd=made["clone"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    runs = made["clone"] / "outputs/runs"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        events = b"".join(_read(p) for p in runs.glob(".*.partial/results/.events.jsonl"))
+        if b"test_flaky" in events:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        with contextlib.suppress(OSError):  # free a test left reading the fifo
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert proc.returncode == 130, err
+    assert json.loads(out)["exit_code"] == 130
+    assert err.splitlines()[-1].startswith("repro: error: replay interrupted; what ran is in ")
+    trees = subprocess.run(
+        ["git", "worktree", "list", "--porcelain"],
+        cwd=made["clone"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert trees.count("worktree ") == 1, trees
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
