@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 
 from repro.bundle import pack
-from repro.runner import RunOptions, run
 from repro.verify import verify
 from tests import hostile as h
-from tests.conftest import PASSING, write_project
+from tests.conftest import PASSING, real_run
 from tests.unit.test_verify_hostile import Want, cli, rejects
 
 
@@ -37,9 +36,8 @@ def top(valid: bytes) -> str:
 def locked(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real bundle of a passing run that includes a lock."""
     root = tmp_path_factory.mktemp("locked")
-    proj = write_project(root / "proj", {**PASSING, "requirements.lock": "pytest\n"})
-    res = run(RunOptions(project=proj, outputs=root / "out", lock_path=proj / "requirements.lock"))
-    return pack(res.run_dir, out_dir=root / "bundles").path.read_bytes()
+    run_dir = real_run(root, {**PASSING, "requirements.lock": "pytest\n"}, lock="requirements.lock")
+    return pack(run_dir, out_dir=root / "bundles").path.read_bytes()
 
 
 def copy_bundle(valid_bundle: Path, folder: Path, name: str | None = None) -> Path:
