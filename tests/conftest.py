@@ -67,6 +67,45 @@ CRASHING = {
     """
 }
 
+# Every outcome pytest has, a multi-line and a long message, a setup error, parameters.
+EVERY_OUTCOME = {
+    "tests/test_every.py": """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup breaks")
+
+        def test_pass():
+            pass
+
+        def test_fail():
+            assert 1 == 2, "first line\\nsecond line"
+
+        def test_long_message():
+            assert False, "x" * 500
+
+        @pytest.mark.skip(reason="not today")
+        def test_skip():
+            pass
+
+        @pytest.mark.xfail(reason="known")
+        def test_xfail():
+            assert False
+
+        @pytest.mark.xfail(reason="fixed already")
+        def test_xpass():
+            pass
+
+        def test_error(broken):
+            pass
+
+        @pytest.mark.parametrize("n", [1, 2, 3])
+        def test_param(n):
+            assert n != 2
+    """
+}
+
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
     root.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import pytest
 from repro.runner import RunOptions, run
 from tests import hostile as h
 from tests.cli.conftest import TwoRuns
-from tests.conftest import CRASHING, write_project
+from tests.conftest import CRASHING, EVERY_OUTCOME, write_project
 
 APP = "tests/test_app.py"
 LONG_ID = f"{APP}::test_long_id[{'long' * 25}]"
@@ -163,44 +163,6 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
 
 # --- --all: every test, checked against pytest's own report log of the same run --------------
 
-EVERY_KIND = {
-    "tests/test_every.py": """
-        import pytest
-
-        @pytest.fixture
-        def broken():
-            raise RuntimeError("setup breaks")
-
-        def test_pass():
-            pass
-
-        def test_fail():
-            assert 1 == 2, "first line\\nsecond line"
-
-        def test_long_message():
-            assert False, "x" * 500
-
-        @pytest.mark.skip(reason="not today")
-        def test_skip():
-            pass
-
-        @pytest.mark.xfail(reason="known")
-        def test_xfail():
-            assert False
-
-        @pytest.mark.xfail(reason="fixed already")
-        def test_xpass():
-            pass
-
-        def test_error(broken):
-            pass
-
-        @pytest.mark.parametrize("n", [1, 2, 3])
-        def test_param(n):
-            assert n != 2
-    """
-}
-
 
 def _outcomes_pytest_reported(report_log: Path) -> dict[str, tuple[str, float]]:
     """Each test's outcome and summed phase durations, from pytest-reportlog's records (pytest's
@@ -227,7 +189,7 @@ def _outcomes_pytest_reported(report_log: Path) -> dict[str, tuple[str, float]]:
 
 
 def test_all_lists_every_test_as_pytest_reported_it(cli, tmp_path: Path) -> None:
-    proj = write_project(tmp_path / "proj", EVERY_KIND)
+    proj = write_project(tmp_path / "proj", EVERY_OUTCOME)
     log = tmp_path / "pytest-report.jsonl"
     ran = cli("run", "--project", proj, "--outputs", tmp_path / "out", "--", f"--report-log={log}")
     assert ran.exit_code == 1, ran.output
