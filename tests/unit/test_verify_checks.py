@@ -223,7 +223,7 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "metadata-run-id-differs": (
         {"data/run_metadata.json": lambda d: d.update(run_id="20000101T000000Z-abcdef")},
-        [Want("crosscheck", "data/run_stamp.json", "run_id differs from run_metadata.json")],
+        [Want("crosscheck", "data/run_stamp.json", "^run_id differs from run_metadata.json$")],
     ),
     "failed-with-exit-code-0": (
         _both(exit_code=0),
@@ -247,7 +247,60 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "timed-out-without-a-kill": (
         _both(status="timed-out"),
-        [Want("crosscheck", "data/run_metadata.json", "timed-out but no kill sequence")],
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^status timed-out but no kill sequence recorded$",
+            )
+        ],
+    ),
+    # Only repro salvage makes a run without an exit code, and it calls it abandoned: a
+    # missing exit code alone is one problem, an abandoned run that was not salvaged another.
+    "no-exit-code-but-not-salvaged": (
+        _both(exit_code=None),
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^status failed is inconsistent with exit code None$",
+            )
+        ],
+    ),
+    "abandoned-but-not-salvaged": (
+        _both(status="abandoned", exit_code=None),
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^only a salvaged run is abandoned, and it has no exit code$",
+            )
+        ],
+    ),
+    # When pytest never reported its Python, the probed one is held to --python.
+    "python-asked-is-not-the-probed-one-and-pytest-said-none": (
+        {
+            "data/run_metadata.json": lambda d: (
+                d.update(python="/opt/python3.99/bin/python3.99"),
+                d["python_ran"].update(pytest=None),
+            )
+        },
+        [Want("crosscheck", "data/run_metadata.json", r"^--python asked for Python 3\.99 but 3\.")],
+    ),
+    # The Python that ran pytest is the one --python is held to, not the one probed.
+    "python-asked-was-probed-but-another-ran": (
+        {
+            "data/run_metadata.json": lambda d: (
+                d.update(python="/opt/python3.99/bin/python3.99"),
+                d["python_ran"].update(probe="3.99.1"),
+            )
+        },
+        [
+            Want("crosscheck", "data/run_metadata.json", r"^Python 3\.99\.1 was probed but "),
+            Want(
+                "crosscheck", "data/run_metadata.json", r"^--python asked for Python 3\.99 but 3\."
+            ),
+        ],
     ),
     "tests-total-is-not-the-finished-tests": (
         {"data/run_metadata.json": lambda d: d.update(tests_total=d["tests_total"] + 1)},
