@@ -152,7 +152,7 @@ def test_run_stamp_hash_of_the_lock_must_match_the_manifest(locked: bytes, tmp_p
     rejects(
         h.save(forged, tmp_path / "bad"),
         top,
-        Want("crosscheck", "data/run_stamp.json", "hash of the lock differs from the manifest"),
+        Want("crosscheck", "data/run_stamp.json", "^hash of the lock differs from the manifest$"),
         only=True,
     )
 
@@ -182,7 +182,11 @@ def test_bundle_manifest_hash_must_match_the_bag_manifest(
     rejects(
         h.save(forged, tmp_path),
         top,
-        Want("crosscheck", "data/logs/stdout.log", "disagree on sha256"),
+        Want(
+            "crosscheck",
+            "data/logs/stdout.log",
+            "^repro-bundle.json and the manifest disagree on sha256$",
+        ),
         only=True,
     )
 
@@ -312,11 +316,15 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "counts-source-differs": (
         {"data/run_metadata.json": lambda d: d.update(counts_source="stream")},
-        [Want("crosscheck", "data/run_metadata.json", "counts_source differs from results.jsonl")],
+        [
+            Want(
+                "crosscheck", "data/run_metadata.json", "^counts_source differs from results.jsonl$"
+            )
+        ],
     ),
     "order-differs": (
         {"data/run_metadata.json": lambda d: d.update(order=d["order"][::-1])},
-        [Want("crosscheck", "data/run_metadata.json", "test order differs from results.jsonl")],
+        [Want("crosscheck", "data/run_metadata.json", "^test order differs from results.jsonl$")],
     ),
     "in-flight-differs": (
         {"data/run_metadata.json": lambda d: d.update(in_flight="tests/test_x.py::test_x")},
@@ -358,6 +366,54 @@ def test_record_contradictions_are_reported(
     rejects(h.save(forged, tmp_path), top, *wants, only=True)
 
 
+def test_bundle_manifest_names_at_most_three_files_it_lacks(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    doc = json.loads(h.members(valid)[f"{top}/repro-bundle.json"])
+    dropped = sorted(f["path"] for f in doc["files"] if f["path"].startswith("data/"))[:5]
+    doc["files"] = [f for f in doc["files"] if f["path"] not in dropped]
+    forged = h.rebag(valid, tags={"repro-bundle.json": h.dump_json(doc)})
+    report = rejects(h.save(forged, tmp_path), top)
+    assert [p.message for p in report.problems if p.member == f"{top}/repro-bundle.json"] == [
+        f"file list differs from the manifest: {dropped[:3]}"
+    ]
+
+
+def test_junit_xml_that_does_not_parse_is_reported_not_a_crash(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    forged = h.rebag(valid, {"data/results/junit.xml": b"<testsuites><testsuite"})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "data/results/junit.xml", "^not valid JUnit XML: ParseError$"),
+        only=True,
+    )
+
+
+def test_a_salvaged_run_is_abandoned_without_an_exit_code(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """What `repro salvage` writes (status abandoned, no exit code, a salvage note) is
+    consistent; the same record without the note is not."""
+    salvage = {"salvaged": "2026-01-02T03:04:05Z", "missing": []}
+    edits = _both(status="abandoned", exit_code=None)
+    edits["data/run_metadata.json"] = lambda d: d.update(
+        status="abandoned", exit_code=None, salvage=salvage
+    )
+    report = verify(h.save(_forge(valid, top, edits, sizes=True), tmp_path / "salvaged"))
+    assert report.problems == ()
+
+
+def test_python_asked_for_that_ran_is_no_problem(valid: bytes, tmp_path: Path) -> None:
+    meta = json.loads(h.members(valid)[f"{h.top_of(h.members(valid))}/data/run_metadata.json"])
+    minor = ".".join(meta["python_ran"]["pytest"].split(".")[:2])
+    forged = h.edit_record(
+        valid, "data/run_metadata.json", lambda d: d.update(python=f"/usr/bin/python{minor}")
+    )
+    assert verify(h.save(forged, tmp_path)).problems == ()
+
+
 def test_drift_is_a_warning_and_a_problem_under_strict(
     valid: bytes, top: str, tmp_path: Path
 ) -> None:
@@ -375,3 +431,12 @@ def test_drift_is_a_warning_and_a_problem_under_strict(
         ("crosscheck", "environment drifted from the lock in 1 package(s): beta (version)")
     ]
     assert cli(path, "--strict")[0] == 1
+
+
+def test_drift_names_the_first_five_packages(valid: bytes, tmp_path: Path) -> None:
+    drift = [{"name": f"p{i}", "kind": "version"} for i in range(7)]
+    forged = h.edit_record(valid, "data/run_metadata.json", lambda d: d.update(drift=drift))
+    names = ", ".join(f"p{i} (version)" for i in range(5))
+    assert verify(h.save(forged, tmp_path)).warnings == (
+        f"environment drifted from the lock in 7 package(s): {names}",
+    )
