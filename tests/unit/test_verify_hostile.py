@@ -9,9 +9,13 @@ anywhere in a valid bundle: every change is reported, or leaves the verified con
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from repro import zipsafe
 from repro.cli import main
 from repro.verify import VerifyReport, printable, verify
 from tests import hostile as h
@@ -690,3 +695,242 @@ def test_any_single_byte_change_is_caught_or_harmless(
         # Accepted: then what was verified is exactly the original content.
         assert report.digest == original.digest
         assert (report.run_id, report.status) == (original.run_id, original.status)
+
+
+# --- 8. the zip reader alone ---------------------------------------------------------------------
+# Shapes a zip can take that a small bundle never does (sizes and offsets in a zip64 extra
+# field, as for a member past 4 GiB; extra fields of every length around it), what follows
+# an end record, and members read as a bounded stream, on archives and members built record
+# by record (kept in this file: the mutation run's test selection is fixed, docs/testing.md).
+
+FULL = 0xFFFFFFFF
+DATA = {"top/a.txt": b"alpha\n" * 100, "top/b.txt": b"b"}
+
+
+def _other(tag: int, body: bytes) -> bytes:
+    return struct.pack("<HH", tag, len(body)) + body
+
+
+def _zip64(*values: int) -> bytes:
+    return _other(0x0001, struct.pack(f"<{len(values)}Q", *values))
+
+
+def _plain() -> h.Zip:
+    return h.Zip([h.Entry.make(name, data) for name, data in DATA.items()])
+
+
+def _offsets() -> list[int]:
+    return [e.offset for e in zipsafe.read_archive(io.BytesIO(_plain().pack())).entries]
+
+
+def _read(data: bytes) -> zipsafe.Archive:
+    return zipsafe.read_archive(io.BytesIO(data))
+
+
+# Extra fields before the zip64 one: none, a short one, two (the walk must step over each),
+# one whose length does not fit a signed 16-bit number.
+BEFORE = {
+    "alone": b"",
+    "after-a-timestamp": _other(0x5455, b"\x01\x00\x00\x00\x00"),
+    "after-two-fields": _other(0x5455, b"\x01\x00\x00\x00\x00") + _other(0x7875, b"\x01" * 11),
+    "after-a-40000-byte-field": _other(0x9999, bytes(40000)),
+}
+
+
+@pytest.mark.parametrize("before", BEFORE.values(), ids=BEFORE)
+def test_zip64_central_records_are_read(before: bytes) -> None:
+    """Sizes and offset saturated in the central record and given in its zip64 field (as
+    for a member past 4 GiB): the member is read exactly, wherever the field sits."""
+    z = _plain()
+    for e, offset in zip(z.entries, _offsets(), strict=True):
+        csize, usize = len(e.raw), e.usize
+        e.central = {
+            "usize": FULL,
+            "csize": FULL,
+            "offset": FULL,
+            "extra": before + _zip64(usize, csize, offset) + _other(0x5455, b"\x00"),
+        }
+    data = z.pack()
+    arc = _read(data)
+    assert arc.problems == [] and not arc.fatal
+    assert [(e.name, e.usize, e.csize) for e in arc.entries] == [
+        (e.text, e.usize, len(e.raw)) for e in z.entries
+    ]
+    for e in arc.entries:
+        assert zipsafe.read_member(io.BytesIO(data), e, 1 << 20) == DATA[e.name]
+
+
+# Which central fields are saturated, and the zip64 field that fails to give them all.
+MISSING = {
+    "usize-no-field": ({"usize": FULL}, _other(0x5455, b"\x00")),
+    "usize-empty-field": ({"usize": FULL}, _zip64()),
+    "csize-empty-field": ({"csize": FULL}, _zip64()),
+    "offset-empty-field": ({"offset": FULL}, _zip64()),
+    "offset-after-two-values": ({"usize": FULL, "csize": FULL, "offset": FULL}, _zip64(5, 5)),
+    # 7 bytes cannot hold a value; the byte after it belongs to the next field
+    "field-of-7-bytes": ({"usize": FULL}, _other(0x0001, bytes(7)) + _other(0x5455, b"\x00")),
+}
+
+
+@pytest.mark.parametrize("case", MISSING)
+def test_zip64_values_that_are_not_there_are_refused(case: str) -> None:
+    saturated, extra = MISSING[case]
+    z = _plain()
+    z.entries[0].central = {**saturated, "extra": extra}
+    arc = _read(z.pack())
+    assert arc.problems == [("container", "top/a.txt", "zip64 sizes missing")]
+    assert arc.fatal and arc.entries == []
+
+
+# --- an archive whose last bytes are not a bare end record --------------------------------------
+
+TAIL = {
+    "comment": (
+        {"comment": b"hello"},
+        "archive comment present (5 bytes)",
+    ),
+    "appended": ({"suffix": b"x" * 7}, "7 bytes after the end of the zip (appended data)"),
+    "comment-and-appended": (
+        {"comment": b"hello", "suffix": b"x" * 7},
+        "7 bytes after the end of the zip (appended data)",
+    ),
+    "comment-cut-short": (
+        {"eocd": {"clen": 9}, "comment": b"hello"},
+        "truncated zip (the archive comment is cut short)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAIL)
+def test_what_follows_the_end_record_is_named(case: str) -> None:
+    fields, message = TAIL[case]
+    z = _plain()
+    for name, value in fields.items():
+        setattr(z, name, value)
+    arc = _read(z.pack())
+    assert arc.problems == [("container", None, message)] and arc.fatal
+
+
+def test_an_end_record_is_found_in_the_last_64_kib_only() -> None:
+    """The search window is the largest comment a zip can have: an end record further back
+    is not found, and the file is not called a zip with appended data."""
+    z = _plain()
+    z.suffix = bytes(0xFFFF + 1)
+    arc = _read(z.pack())
+    assert arc.problems == [("container", None, "truncated zip (no end of central directory)")]
+    z.suffix = bytes(0xFFFF)
+    arc = _read(z.pack())
+    assert arc.problems == [
+        ("container", None, f"{0xFFFF} bytes after the end of the zip (appended data)")
+    ]
+
+
+def test_an_empty_zip_with_a_comment_is_named_as_such() -> None:
+    """The end record is the file's first byte: still found."""
+    arc = _read(h.Zip([], comment=b"hello").pack())
+    assert arc.problems == [("container", None, "archive comment present (5 bytes)")]
+
+
+def test_a_name_problem_is_reported_and_the_members_stay_readable() -> None:
+    """Only a container that cannot be trusted is fatal; a bad name is one problem."""
+    z = _plain()
+    z.entries[1] = h.Entry.make("top/b\\c.txt", b"b")
+    arc = _read(z.pack())
+    assert arc.problems == [("name", "top/b\\c.txt", "backslash in name")]
+    assert not arc.fatal and [e.name for e in arc.entries] == ["top/a.txt", "top/b\\c.txt"]
+
+
+# --- members as a bounded stream -----------------------------------------------------------------
+
+BIG = bytes(10 << 20)  # 10 MiB of zeros: ~10 KB deflated, inflated in several bounded steps
+
+
+def _member(data: bytes, *, deflated: bool = True, **lie: int) -> tuple[io.BytesIO, zipsafe.Entry]:
+    """A lone member's stored bytes and an entry for them (fields in `lie` overridden)."""
+    raw = h.deflate(data) if deflated else data
+    e = zipsafe.Entry(
+        name="m",
+        method=8 if deflated else 0,
+        flags=0,
+        crc=zlib.crc32(data),
+        csize=len(raw),
+        usize=len(data),
+        offset=0,
+    )
+    return io.BytesIO(raw), dataclasses.replace(e, **lie)
+
+
+def _stream(fh: io.BytesIO, e: zipsafe.Entry, limit: int | None = None) -> list[bytes]:
+    return list(zipsafe.stream_member(fh, e, limit))
+
+
+@pytest.mark.parametrize("deflated", [True, False], ids=["deflated", "stored"])
+def test_a_large_member_streams_in_bounded_steps_with_its_crc_checked(deflated: bool) -> None:
+    data = BIG if deflated else BIG[: zipsafe.READ + 1]  # stored: one byte past a read
+    fh, e = _member(data, deflated=deflated)
+    chunks = _stream(fh, e)
+    assert b"".join(chunks) == data and len(chunks) > 1
+    assert max(map(len, chunks)) <= 4 * zipsafe.READ  # never more than one step in memory
+    seen: list[int] = []
+    fh.seek(0)
+    assert zipsafe.hash_member(fh, e, advance=seen.append) == hashlib.sha256(data).hexdigest()
+    assert sum(seen) == len(data)  # the progress shown is the bytes read
+
+
+MEMBER_ERRORS = {
+    "archive-ends-inside": (lambda: _member(b"x" * 50, deflated=False, csize=100, usize=100)),
+    "corrupt-deflate": (lambda: (io.BytesIO(b"\xff" * 20), _member(b"x" * 50)[1])),
+    "truncated-deflate": (lambda: _cut(_member(b"abc" * 1000))),
+    "data-after-the-stream": (lambda: _padded(_member(b"abc" * 1000))),
+    "inflates-past-its-size": (lambda: _member(BIG, usize=(4 << 20) + 5)),
+    "holds-fewer-bytes": (lambda: _member(b"x" * 50, usize=51)),
+    "crc-mismatch": (lambda: _member(b"x" * 50, crc=1)),
+}
+MESSAGES = {
+    "archive-ends-inside": "^archive ends inside this member$",
+    "corrupt-deflate": r"^corrupt deflate data \(.+\)$",
+    "truncated-deflate": "^deflate stream is truncated$",
+    "data-after-the-stream": "^data after the end of the deflate stream$",
+    "inflates-past-its-size": "^member inflates past its declared size$",
+    "holds-fewer-bytes": "^member holds 50 bytes, 51 declared$",
+    "crc-mismatch": "^CRC mismatch$",
+}
+
+
+def _cut(m: tuple[io.BytesIO, zipsafe.Entry]) -> tuple[io.BytesIO, zipsafe.Entry]:
+    fh, e = m
+    raw = fh.getvalue()[:-4]
+    return io.BytesIO(raw), dataclasses.replace(e, csize=len(raw))
+
+
+def _padded(m: tuple[io.BytesIO, zipsafe.Entry]) -> tuple[io.BytesIO, zipsafe.Entry]:
+    fh, e = m
+    raw = fh.getvalue() + b"\x00junk"
+    return io.BytesIO(raw), dataclasses.replace(e, csize=len(raw))
+
+
+@pytest.mark.parametrize("case", MEMBER_ERRORS)
+def test_a_member_that_is_not_what_it_declares_is_refused(case: str) -> None:
+    fh, e = MEMBER_ERRORS[case]()
+    produced = 0
+    with pytest.raises(zipsafe.MemberError, match=MESSAGES[case]):
+        for chunk in zipsafe.stream_member(fh, e):
+            produced += len(chunk)
+            assert produced <= e.usize  # never more than declared
+    assert produced <= e.usize
+
+
+def test_read_member_takes_a_member_of_exactly_the_limit_and_refuses_one_more() -> None:
+    fh, e = _member(b"x" * 300)
+    assert zipsafe.read_member(fh, e, 300) == b"x" * 300
+    with pytest.raises(
+        zipsafe.MemberError, match=r"^member declares 300 bytes, more than the 299 allowed$"
+    ):
+        zipsafe.read_member(fh, e, 299)
+    # One that inflates past its declared size is stopped there, under the limit.
+    fh, e = _member(b"x" * 300, usize=200)
+    with pytest.raises(zipsafe.MemberError, match=r"^member inflates past its declared size$"):
+        zipsafe.read_member(fh, e, 250)
+    fh, e = _member(b"x" * 300)
+    with pytest.raises(zipsafe.MemberError, match=r"^member is larger than 250 bytes$"):
+        _stream(fh, e, limit=250)
