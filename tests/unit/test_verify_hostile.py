@@ -934,3 +934,24 @@ def test_read_member_takes_a_member_of_exactly_the_limit_and_refuses_one_more() 
     fh, e = _member(b"x" * 300)
     with pytest.raises(zipsafe.MemberError, match=r"^member is larger than 250 bytes$"):
         _stream(fh, e, limit=250)
+
+
+def test_read_member_returns_a_member_read_in_several_steps_whole() -> None:
+    fh, e = _member(BIG)
+    assert zipsafe.read_member(fh, e, len(BIG)) == BIG
+
+
+NAME_RULES = {
+    "": "empty name",
+    "top/a\x1fb": "control character in name",
+    "top/a\x7fb": "control character in name",
+    "top/a\x80b": "invisible or control character in name",  # C1 control
+    "top/a\u200bb": "invisible or control character in name",  # zero-width space
+    "top/a b": None,  # a space is a printable character like any other
+    "top/~!b": None,
+}
+
+
+@pytest.mark.parametrize("name", NAME_RULES, ids=lambda n: n.encode("unicode_escape").decode())
+def test_names_are_judged_character_by_character(name: str) -> None:
+    assert zipsafe.name_problem(name) == NAME_RULES[name]
