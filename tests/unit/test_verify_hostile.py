@@ -947,11 +947,33 @@ NAME_RULES = {
     "top/a\x7fb": "control character in name",
     "top/a\x80b": "invisible or control character in name",  # C1 control
     "top/a\u200bb": "invisible or control character in name",  # zero-width space
+    "top/a\\b": "backslash in name",
+    "C:/top/a": "colon in name (drive letter or stream)",
+    "/top/a": "absolute path",
+    "top//a": "'.', '..' or empty path component",
+    "top/./a": "'.', '..' or empty path component",
+    "top/../a": "'.', '..' or empty path component",
+    "top/cafe\u0301": "name is not NFC-normalized",
     "top/a b": None,  # a space is a printable character like any other
-    "top/~!b": None,
+    "top/~!b.c..d": None,
 }
 
 
 @pytest.mark.parametrize("name", NAME_RULES, ids=lambda n: n.encode("unicode_escape").decode())
 def test_names_are_judged_character_by_character(name: str) -> None:
     assert zipsafe.name_problem(name) == NAME_RULES[name]
+
+
+@pytest.mark.parametrize("shape", ["overlap", "gap"])
+def test_entries_that_do_not_tile_the_file_are_fatal(shape: str) -> None:
+    """Two central records for one local header, or bytes before the first one: the
+    container cannot be trusted, so no member is read."""
+    z = _plain()
+    if shape == "overlap":
+        z.aliases = [(0, b"top/c.txt")]
+        want = ("container", "top/c.txt", "entry overlaps another entry")
+    else:
+        z.prefix, z.shift_offsets = b"junk", True
+        want = ("container", "top/a.txt", "entry is preceded by unlisted bytes")
+    arc = _read(z.pack())
+    assert want in arc.problems and arc.fatal
