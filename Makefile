@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/$(VBIN)
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test lint format bench clean conformance-venvs mutation
+.PHONY: install repro test lint format bench clean conformance-venvs mutation mutation-counts
 
 # pytest 7.4, 8.x and 9.x with the plugins real suites use, for tests/conformance:
 # filled here, at install time, so the tests never reach a package index.
@@ -65,6 +65,10 @@ mutation: $(STAMP)
 	REPRO_TEST_RUN_CACHE=$(CURDIR)/.mutation-runs nice -n 10 $(BIN)/mutmut run \
 		--max-children $(MUTATION_CHILDREN) "repro.$(MODULE).*"
 	$(BIN)/mutmut results --all true > mutants/results-$(MODULE).txt || true
+
+# Per module: how many mutants ended in each state (killed, survived, timeout, not checked...).
+mutation-counts: $(STAMP)
+	@$(BIN)/mutmut results --all true | sed 's/^ *repro\.\([a-z_]*\)\.[^:]*: /\1 /' | sort | uniq -c
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -977,3 +977,45 @@ def test_entries_that_do_not_tile_the_file_are_fatal(shape: str) -> None:
         want = ("container", "top/a.txt", "entry is preceded by unlisted bytes")
     arc = _read(z.pack())
     assert want in arc.problems and arc.fatal
+
+
+def _lying(**fields: int) -> bytes:
+    """The plain archive, its first member's local and central headers both saying `fields`."""
+    z = _plain()
+    z.entries[0].local = dict(fields)
+    z.entries[0].central = dict(fields)
+    return z.pack()
+
+
+def _local_only(**fields: int) -> bytes:
+    z = _plain()
+    z.entries[0].local = dict(fields)
+    return z.pack()
+
+
+BROKEN = {
+    "empty-file": (lambda: b"", [("container", None, "empty file")]),
+    "21-bytes": (lambda: h.Zip([]).pack()[1:], [("container", None, "not a zip file (too short)")]),
+    "local-header-disagrees": (
+        lambda: _local_only(crc=0),
+        [("container", "top/a.txt", "local header disagrees with the central directory")],
+    ),
+    "data-runs-into-the-central-directory": (
+        lambda: _lying(csize=len(_plain().entries[0].raw) + 1000),
+        [("container", "top/a.txt", "entry data runs into the central directory")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_container_that_cannot_be_trusted_is_one_fatal_problem(case: str) -> None:
+    build, problems = BROKEN[case]
+    arc = _read(build())
+    assert arc.problems == problems and arc.fatal
+
+
+def test_an_empty_zip_is_a_valid_container() -> None:
+    """22 bytes, the end record alone: nothing wrong with the container (verify then finds
+    the bag missing)."""
+    arc = _read(h.Zip([]).pack())
+    assert arc.problems == [] and not arc.fatal and arc.entries == []
