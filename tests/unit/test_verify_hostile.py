@@ -993,6 +993,7 @@ def _local_only(**fields: int) -> bytes:
     return z.pack()
 
 
+Z64 = "malformed zip64 end records"
 BROKEN = {
     "empty-file": (lambda: b"", [("container", None, "empty file")]),
     "21-bytes": (lambda: h.Zip([]).pack()[1:], [("container", None, "not a zip file (too short)")]),
@@ -1004,7 +1005,39 @@ BROKEN = {
         lambda: _lying(csize=len(_plain().entries[0].raw) + 1000),
         [("container", "top/a.txt", "entry data runs into the central directory")],
     ),
+    "disk-number": (lambda: _end(disk=1), [("container", None, "multi-disk archive")]),
+    "central-directory-disk": (
+        lambda: _end(cd_disk=1),
+        [("container", None, "multi-disk archive")],
+    ),
+    "entries-on-this-disk": (lambda: _end(n_disk=1), [("container", None, "multi-disk archive")]),
+    # A saturated classic field means zip64: its end records must be there.
+    "saturated-count": (lambda: _end(n=0xFFFF, n_disk=0xFFFF), [("container", None, Z64)]),
+    "saturated-size": (lambda: _end(cd_size=FULL), [("container", None, Z64)]),
+    "saturated-offset": (lambda: _end(cd_off=FULL), [("container", None, Z64)]),
+    "saturated-in-42-bytes": (
+        lambda: h.Zip([], eocd={"n": 0xFFFF, "n_disk": 0xFFFF}).pack(),
+        [("container", None, "truncated zip64 records")],
+    ),
+    # A locator is followed wherever it is found, even at the first byte.
+    "locator-at-byte-0": (lambda: _at_byte_0({}), [("container", None, Z64)]),
+    "saturated-with-locator-at-byte-0": (
+        lambda: _at_byte_0({"n": 0xFFFF, "n_disk": 0xFFFF}),
+        [("container", None, Z64)],
+    ),
 }
+
+
+def _end(**fields: int) -> bytes:
+    z = _plain()
+    z.eocd = dict(fields)
+    return z.pack()
+
+
+def _at_byte_0(fields: dict[str, int]) -> bytes:
+    """A zip64 locator (pointing nowhere sensible) and an end record: 42 bytes."""
+    z = h.Zip([], eocd=fields)
+    return h.LOC64.pack(b"PK\x06\x07", 0, 0, 1) + z.pack()
 
 
 @pytest.mark.parametrize("case", BROKEN)
