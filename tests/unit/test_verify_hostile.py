@@ -1053,3 +1053,53 @@ def test_an_empty_zip_is_a_valid_container() -> None:
     the bag missing)."""
     arc = _read(h.Zip([]).pack())
     assert arc.problems == [] and not arc.fatal and arc.entries == []
+
+
+def _zip64_end(classic: dict[str, int] | None = None, **record: object) -> bytes:
+    """The plain archive with zip64 end records (as for a central directory past 4 GiB or
+    more than 65,535 entries): `record` overrides fields of the zip64 end record, `classic`
+    fields of the classic one."""
+    plain = _plain().pack()
+    body, end = (
+        plain[: -h.EOCD.size],
+        dict(zip(h.EOCD_FIELDS, h.EOCD.unpack(plain[-22:]), strict=True)),
+    )
+    rec: dict[str, object] = {
+        "sig": b"PK\x06\x06",
+        "size": h.EOCD64.size - 12,
+        "made": 45,
+        "need": 45,
+        "disk": 0,
+        "cd_disk": 0,
+        "n_disk": end["n"],
+        "n": end["n"],
+        "cd_size": end["cd_size"],
+        "cd_off": end["cd_off"],
+        **record,
+    }
+    tail = h.EOCD64.pack(*rec.values()) + h.LOC64.pack(b"PK\x06\x07", 0, len(body), 1)
+    end.update(classic or {})
+    return body + tail + h.EOCD.pack(*(end[f] for f in h.EOCD_FIELDS))
+
+
+SATURATED = {"n": 0xFFFF, "n_disk": 0xFFFF, "cd_size": FULL, "cd_off": FULL}
+ZIP64_END = {
+    "classic-fields-equal": ({}, {}, []),
+    "classic-fields-saturated": (SATURATED, {}, []),
+    "counts-disagree": (
+        {"n": 3, "n_disk": 3},
+        {},
+        [("container", None, "zip64 and classic end records disagree")],
+    ),
+    "signature": ({}, {"sig": b"PK\x06\x07"}, [("container", None, "malformed zip64 end record")]),
+    "record-size": ({}, {"size": 45}, [("container", None, "malformed zip64 end record")]),
+}
+
+
+@pytest.mark.parametrize("case", ZIP64_END)
+def test_zip64_end_records_are_checked_against_the_classic_one(case: str) -> None:
+    classic, record, problems = ZIP64_END[case]
+    arc = _read(_zip64_end(classic, **record))
+    assert arc.problems == problems and arc.fatal is bool(problems)
+    if not problems:
+        assert [e.name for e in arc.entries] == list(DATA)
