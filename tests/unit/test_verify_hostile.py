@@ -1020,6 +1020,15 @@ BROKEN = {
         lambda: h.Zip([], eocd={"n": 0xFFFF, "n_disk": 0xFFFF}).pack(),
         [("container", None, "truncated zip64 records")],
     ),
+    # The entry count is refused before anything is read: one past the limit, not at it.
+    "entries-past-the-limit": (
+        lambda: _end(n=zipsafe.MAX_ENTRIES + 1, n_disk=zipsafe.MAX_ENTRIES + 1),
+        [("container", None, f"{zipsafe.MAX_ENTRIES + 1} entries (limit {zipsafe.MAX_ENTRIES})")],
+    ),
+    "entries-at-the-limit": (
+        lambda: _end(n=zipsafe.MAX_ENTRIES, n_disk=zipsafe.MAX_ENTRIES),
+        [("container", None, "central directory is truncated")],
+    ),
     # A locator is followed wherever it is found, even at the first byte.
     "locator-at-byte-0": (lambda: _at_byte_0({}), [("container", None, Z64)]),
     "saturated-with-locator-at-byte-0": (
