@@ -1112,3 +1112,52 @@ def test_zip64_end_records_are_checked_against_the_classic_one(case: str) -> Non
     assert arc.problems == problems and arc.fatal is bool(problems)
     if not problems:
         assert [e.name for e in arc.entries] == list(DATA)
+
+
+def _central(i: int, **fields: object) -> bytes:
+    z = _plain()
+    z.entries[i].central = dict(fields)
+    return z.pack()
+
+
+def _unflagged_utf8() -> bytes:
+    z = _plain()
+    z.entries[1] = dataclasses.replace(h.Entry.make("top/café.txt", b"b"), flags=0)
+    return z.pack()
+
+
+def _empty_name_last() -> bytes:
+    z = _plain()
+    z.entries[1] = h.Entry.make("", b"b")
+    return z.pack()
+
+
+CENTRAL = {
+    "corrupt-record": (
+        lambda: _central(1, sig=b"PK\x01\x03"),
+        [("container", None, "corrupt central directory")],
+        True,
+    ),
+    # A comment after a record's name and extra field: the next record starts after it.
+    "record-comment": (lambda: _central(0, extra=b"abc", xlen=0, clen=3), [], False),
+    "utf-8-name-without-the-flag": (
+        _unflagged_utf8,
+        [
+            (
+                "name",
+                "top/caf\\xc3\\xa9.txt",
+                "name is not valid UTF-8 (or ASCII without the UTF-8 flag)",
+            )
+        ],
+        False,
+    ),
+    # The last record ends exactly at the end of the central directory.
+    "shortest-last-record": (_empty_name_last, [("name", "", "empty name")], False),
+}
+
+
+@pytest.mark.parametrize("case", CENTRAL)
+def test_central_records_are_read_one_after_another(case: str) -> None:
+    build, problems, fatal = CENTRAL[case]
+    arc = _read(build())
+    assert arc.problems == problems and arc.fatal is fatal
