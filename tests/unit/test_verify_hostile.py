@@ -1161,3 +1161,52 @@ def test_central_records_are_read_one_after_another(case: str) -> None:
     build, problems, fatal = CENTRAL[case]
     arc = _read(build())
     assert arc.problems == problems and arc.fatal is fatal
+
+
+def _entry(i: int, **fields: object) -> bytes:
+    """The plain archive with member `i` changed in both headers (so they agree)."""
+    z = _plain()
+    z.entries[i] = dataclasses.replace(z.entries[i], **fields)  # type: ignore[arg-type]
+    return z.pack()
+
+
+def _ratio(usize: int, raw: bytes) -> bytes:
+    z = _plain()
+    z.entries.append(h.Entry(b"top/z", raw, method=8, crc=0, usize=usize))
+    return z.pack()
+
+
+A_RAW = len(_plain().entries[0].raw)  # "top/a.txt", deflated
+ENTRY_RULES = {
+    "unsupported-flags": (lambda: _entry(0, flags=0x0008), "top/a.txt", "unsupported flags 0x0008"),
+    "strong-encryption": (lambda: _entry(0, flags=0x0040), "top/a.txt", "encrypted entry"),
+    "unsupported-method": (
+        lambda: _entry(0, method=12),
+        "top/a.txt",
+        "unsupported compression method 12",
+    ),
+    "stored-sizes-differ": (
+        lambda: _entry(1, usize=2),
+        "top/b.txt",
+        "stored entry whose sizes differ",
+    ),
+    "ratio-past-deflate's-limit": (
+        lambda: _entry(0, usize=A_RAW * zipsafe.MAX_RATIO + 1),
+        "top/a.txt",
+        f"declared size {A_RAW * zipsafe.MAX_RATIO + 1} is impossible for {A_RAW} compressed bytes",
+    ),
+    "ratio-at-the-limit": (lambda: _entry(0, usize=A_RAW * zipsafe.MAX_RATIO), None, None),
+    "one-compressed-byte": (
+        lambda: _ratio(zipsafe.MAX_RATIO + 1, b"\x03"),
+        "top/z",
+        f"declared size {zipsafe.MAX_RATIO + 1} is impossible for 1 compressed bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ENTRY_RULES)
+def test_entries_repro_would_not_write_are_one_problem_each(case: str) -> None:
+    """Not fatal: the container is sound, the member is not one repro would write."""
+    build, member, message = ENTRY_RULES[case]
+    arc = _read(build())
+    assert arc.problems == ([("entry", member, message)] if message else []) and not arc.fatal
