@@ -995,6 +995,14 @@ def _local_only(**fields: int) -> bytes:
 
 
 Z64 = "malformed zip64 end records"
+CD_END = "the end record (prepended, inserted or truncated data)"
+
+
+def _cd_size() -> int:
+    plain = _plain().pack()
+    return int(h.EOCD.unpack(plain[-h.EOCD.size :])[5])
+
+
 BROKEN = {
     "empty-file": (lambda: b"", [("container", None, "empty file")]),
     "21-bytes": (lambda: h.Zip([]).pack()[1:], [("container", None, "not a zip file (too short)")]),
@@ -1019,6 +1027,14 @@ BROKEN = {
     "saturated-in-42-bytes": (
         lambda: h.Zip([], eocd={"n": 0xFFFF, "n_disk": 0xFFFF}).pack(),
         [("container", None, "truncated zip64 records")],
+    ),
+    "central-directory-ends-before-the-end-record": (
+        lambda: _end(cd_size=_cd_size() - 1),
+        [("container", None, f"central directory ends before {CD_END}")],
+    ),
+    "central-directory-ends-past-the-end-record": (
+        lambda: _end(cd_size=_cd_size() + 1),
+        [("container", None, f"central directory ends past {CD_END}")],
     ),
     # The entry count is refused before anything is read: one past the limit, not at it.
     "entries-past-the-limit": (
@@ -1196,6 +1212,12 @@ ENTRY_RULES = {
         f"declared size {A_RAW * zipsafe.MAX_RATIO + 1} is impossible for {A_RAW} compressed bytes",
     ),
     "ratio-at-the-limit": (lambda: _entry(0, usize=A_RAW * zipsafe.MAX_RATIO), None, None),
+    "directory-type": (
+        lambda: _entry(0, eattr=(0o040755 << 16)),
+        "top/a.txt",
+        "non-regular file entry (mode 0o40755, host 3)",
+    ),
+    "no-file-type-at-all": (lambda: _entry(0, eattr=0), None, None),  # as DOS hosts write
     "one-compressed-byte": (
         lambda: _ratio(zipsafe.MAX_RATIO + 1, b"\x03"),
         "top/z",
