@@ -1142,6 +1142,12 @@ def _unflagged_utf8() -> bytes:
     return z.pack()
 
 
+def _with(extra: h.Entry) -> bytes:
+    z = _plain()
+    z.entries.append(extra)
+    return z.pack()
+
+
 def _empty_name_last() -> bytes:
     z = _plain()
     z.entries[1] = h.Entry.make("", b"b")
@@ -1166,6 +1172,27 @@ CENTRAL = {
             )
         ],
         False,
+    ),
+    "directory-entry": (
+        lambda: _with(h.Entry.make("top/d/", b"")),
+        [
+            ("entry", "top/d/", "directory entry"),
+            ("name", "top/d/", "'.', '..' or empty path component"),
+        ],
+        False,
+    ),
+    "entry-on-another-disk": (
+        lambda: _central(0, disk=1),
+        [("container", "top/a.txt", "entry on another disk")],
+        True,
+    ),
+    "fewer-entries-than-records": (
+        lambda: _end(n=1, n_disk=1),
+        [
+            ("container", None, "central directory has trailing bytes"),
+            ("container", None, "unlisted bytes before the central directory"),
+        ],
+        True,
     ),
     # The last record ends exactly at the end of the central directory.
     "shortest-last-record": (_empty_name_last, [("name", "", "empty name")], False),
