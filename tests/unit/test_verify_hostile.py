@@ -1194,6 +1194,16 @@ CENTRAL = {
         ],
         True,
     ),
+    # Bytes that are no UTF-8 are named escaped (the local header, which has them raw,
+    # cannot match the replaced name), never a crash.
+    "name-not-utf-8": (
+        lambda: _with(h.Entry.make(b"top/\xff.txt", b"x")),
+        [
+            ("name", "top/\\xff.txt", "name is not valid UTF-8 (or ASCII without the UTF-8 flag)"),
+            ("container", "top/\ufffd.txt", "local header disagrees with the central directory"),
+        ],
+        True,
+    ),
     # The last record ends exactly at the end of the central directory.
     "shortest-last-record": (_empty_name_last, [("name", "", "empty name")], False),
 }
