@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro.cli.style import Style
+from repro.cli.style import Style, safe
 from repro.model import Outcome, TestResult
 from repro.show import ShowView, WhatRan, Where, utc
 from repro.verdict import counts_text
