@@ -214,7 +214,9 @@ def real_run(root: Path, files: dict[str, str], *, lock: str | None = None) -> P
     from repro.runner import RunOptions, run
 
     proj = write_project(root / "proj", files)
-    opts = RunOptions(project=proj, outputs=root / "out", lock_path=proj / lock if lock else None)
+    opts = RunOptions(
+        project=proj, outputs=root / "outputs", lock_path=proj / lock if lock else None
+    )
     cache = os.environ.get(RUN_CACHE)
     if not cache:
         return run(opts).run_dir
@@ -224,7 +226,7 @@ def real_run(root: Path, files: dict[str, str], *, lock: str | None = None) -> P
     kept = Path(cache) / key
     if kept.is_dir():
         (src,) = kept.iterdir()
-        dest = root / "out" / "runs" / src.name
+        dest = root / "outputs" / "runs" / src.name
         shutil.copytree(src, dest, symlinks=True)
         return dest
     run_dir = run(opts).run_dir

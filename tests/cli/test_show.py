@@ -204,7 +204,9 @@ def test_all_lists_every_test_as_pytest_reported_it(cli, tmp_path: Path) -> None
     for t in listed:
         outcome, duration = theirs[t["id"]]
         assert t["outcome"] == outcome, t["id"]
-        assert t["duration"] == pytest.approx(duration, abs=1e-6), t["id"]
+        assert t["duration"] == pytest.approx(duration, abs=5e-6), t[
+            "id"
+        ]  # kept to the µs per phase
         assert "text" not in t and "\n" not in t["message"] and len(t["message"]) <= 200
     by_id = {t["id"].split("::")[1]: t for t in listed}
     assert by_id["test_fail"]["message"].startswith("AssertionError: first line")
