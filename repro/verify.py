@@ -508,7 +508,7 @@ def _read_results(ctx: _Ctx, src: _Source) -> tuple[Results | None, JUnitCounts 
     path = layout.payload(layout.RESULTS_JSONL)
     if not src.has(path):
         return None, None
-    builder = JUnitBuilder(lambda _text: None)
+    builder = JUnitBuilder(None)
     try:
         res = results.load(src.lines(path), builder.event)
     except zipsafe.MemberError:
