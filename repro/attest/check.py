@@ -98,8 +98,15 @@ def _unchecked(env_file: Path) -> tuple[str, ...]:
     )
 
 
-def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None) -> AttestReport:
-    """Check the attestations beside `bundle` (whose verify report said `intact`)."""
+def check(
+    bundle: Path,
+    *,
+    intact: bool,
+    verifiers: list[Verifier] | None = None,
+    zip_sha256: str | None = None,
+) -> AttestReport:
+    """Check the attestations beside `bundle` (whose verify report said `intact`, and
+    hashed it to `zip_sha256` when it was a zip)."""
     bundle = Path(bundle)
     problems: list[Problem] = []
     env_file = envelope_path(bundle)
@@ -110,7 +117,7 @@ def check(bundle: Path, *, intact: bool, verifiers: list[Verifier] | None = None
     attested: bool | None = None
     if found and intact:
         try:
-            expected = statement.build(statement.read_facts(bundle))
+            expected = statement.build(statement.read_facts(bundle, zip_sha256))
         except ReproError as exc:  # records that verify but say too little to attest
             problems.append(Problem("attestation", None, f"cannot rebuild the Statement: {exc}"))
             return AttestReport(bool(verifiers), signed_by, False, tuple(problems), warnings)

@@ -124,7 +124,9 @@ def verify(
     verifiers = load_verifiers(keys, allowed_signers)
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
-    attests = [check(r.path, intact=r.ok, verifiers=verifiers) for r in reports]
+    attests = [
+        check(r.path, intact=r.ok, verifiers=verifiers, zip_sha256=r.zip_sha256) for r in reports
+    ]
     verdicts = [verdict(r) for r in reports]
     bad = not all(r.ok and a.ok for r, a in zip(reports, attests, strict=True))
     if require_passed and not all(v.passed for v in verdicts):
