@@ -18,6 +18,7 @@ from pathlib import Path
 
 STATEMENT_SUFFIX = ".intoto.json"
 ENVELOPE_SUFFIX = ".intoto.jsonl"
+ENVELOPE_LIMIT = 64 << 20  # bytes of an envelope or Statement file read
 
 
 def statement_path(bundle: Path) -> Path:

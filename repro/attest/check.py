@@ -13,12 +13,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from repro.attest import dsse, envelope_path, statement, statement_path
-from repro.attest.keys import Verifier
+from repro.attest import ENVELOPE_LIMIT, envelope_path, statement_path
 from repro.errors import ReproError
 from repro.verify import Problem
+
+if TYPE_CHECKING:
+    from repro.attest import dsse
+    from repro.attest.keys import Verifier
+
+# dsse (and through it `cryptography`, a tenth of a small verify's time) is imported when
+# an envelope is found, the Statement builder when a Statement is: an unsigned bundle
+# needs no keys.
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,10 @@ class AttestReport:
 def _envelope(path: Path, problems: list[Problem]) -> dsse.Envelope | None:
     if not path.is_file():
         return None
+    from repro.attest import dsse
+
     try:
-        return dsse.parse(path.read_bytes()[: dsse.ENVELOPE_LIMIT])
+        return dsse.parse(path.read_bytes()[:ENVELOPE_LIMIT])
     except (OSError, dsse.EnvelopeError) as exc:
         problems.append(Problem("signature", path.name, f"not a valid envelope: {exc}"))
         return None
@@ -57,6 +66,8 @@ def _signers(
                 )
             )
         return ()
+    from repro.attest import dsse
+
     found = dsse.signers_of(env, verifiers)
     if not found:
         keyids = ", ".join(s.keyid or "(none)" for s in env.signatures) or "no signatures"
@@ -77,6 +88,8 @@ def _statements(
     """(where, Statement) of each Statement beside the bundle."""
     out: list[tuple[str, Any]] = []
     if env is not None:
+        from repro.attest import dsse
+
         try:
             out.append((envelope_path(bundle).name, dsse.payload_json(env)))
         except dsse.EnvelopeError as exc:
@@ -84,7 +97,7 @@ def _statements(
     plain = statement_path(bundle)
     if plain.is_file():
         try:
-            out.append((plain.name, json.loads(plain.read_bytes()[: dsse.ENVELOPE_LIMIT])))
+            out.append((plain.name, json.loads(plain.read_bytes()[:ENVELOPE_LIMIT])))
         except (OSError, ValueError, RecursionError) as exc:
             problems.append(Problem("attestation", plain.name, f"not JSON: {exc}"))
     return out
@@ -116,6 +129,8 @@ def check(
     found = _statements(env, bundle, problems)
     attested: bool | None = None
     if found and intact:
+        from repro.attest import statement
+
         try:
             expected = statement.build(statement.read_facts(bundle, zip_sha256))
         except ReproError as exc:  # records that verify but say too little to attest
