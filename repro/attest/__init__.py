@@ -10,6 +10,8 @@ the zip's own sha256 as a subject, which the zip cannot contain. Format: docs/at
  - keys.py       private and public keys (PEM or OpenSSH), keygen, file-mode checks
  - sshsig.py     `ssh-keygen -Y sign` signatures and allowed_signers files
  - sign.py       attest and sign a bundle            check.py   the verifier's three facts
+ - keyless.py    Sigstore keyless signing and verification (`<bundle>.zip.sigstore.json`),
+                 with the optional `repro-bundle[sigstore]` extra
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 STATEMENT_SUFFIX = ".intoto.json"
 ENVELOPE_SUFFIX = ".intoto.jsonl"
 ENVELOPE_LIMIT = 64 << 20  # bytes of an envelope or Statement file read
+# The name `sigstore verify` and cosign look for beside an artifact (here: the zip).
+SIGSTORE_SUFFIX = ".sigstore.json"
 
 
 def statement_path(bundle: Path) -> Path:
@@ -27,3 +31,7 @@ def statement_path(bundle: Path) -> Path:
 
 def envelope_path(bundle: Path) -> Path:
     return bundle.with_name(bundle.name + ENVELOPE_SUFFIX)
+
+
+def sigstore_path(bundle: Path) -> Path:
+    return bundle.with_name(bundle.name + SIGSTORE_SUFFIX)

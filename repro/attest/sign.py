@@ -28,18 +28,22 @@ def _prior(path: Path) -> dsse.Envelope | None:
         return None
 
 
-def sign_bundle(bundle: Path, signer: Signer) -> SignResult:
-    """Verify `bundle`, write its Statement, and sign that into `<bundle>.intoto.jsonl`.
-    A bundle that does not verify is not signed: a signature would vouch for damage."""
+def verified_or_refuse(bundle: Path) -> None:
+    """A bundle that does not verify is not signed: a signature would vouch for damage."""
     from repro.verify import verify
 
-    bundle = Path(bundle)
     report = verify(bundle)
     if not report.ok:
         raise UsageError(
             f"{bundle} does not verify ({len(report.problems)} problem(s)); not signing it",
             hint=f"see `repro verify {bundle}`",
         )
+
+
+def sign_bundle(bundle: Path, signer: Signer) -> SignResult:
+    """Verify `bundle`, write its Statement, and sign that into `<bundle>.intoto.jsonl`."""
+    bundle = Path(bundle)
+    verified_or_refuse(bundle)
     stmt_path, payload = statement.write(bundle)
     env_path = envelope_path(bundle)
     envelope = dsse.sign(payload, signer, prior=_prior(env_path))

@@ -1,9 +1,10 @@
 """What the commands that sign or check attestations share: the passphrase prompt, the key
-options of `repro verify`, and the text/JSON rendering of its two attestation facts."""
+and Sigstore options, and the text/JSON rendering of `repro verify`'s attestation facts."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,111 @@ def opts_verify_keys(fn: F) -> F:
     return fn
 
 
+_opt_trust_config = click.option(
+    "--sigstore-trust-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A Sigstore instance other than the public one: its client trust config (JSON, "
+    "as `sigstore --trust-config` takes).",
+)
+
+
+def opts_sign_sigstore(fn: F) -> F:
+    for deco in reversed(
+        [
+            click.option(
+                "--sigstore",
+                is_flag=True,
+                help="Sign keylessly with Sigstore into BUNDLE.sigstore.json (needs "
+                "the network, an OIDC identity, and `pip install 'repro-bundle[sigstore]'`).",
+            ),
+            _opt_trust_config,
+        ]
+    ):
+        fn = deco(fn)
+    return fn
+
+
+def opts_verify_sigstore(fn: F) -> F:
+    for deco in reversed(
+        [
+            click.option(
+                "--sigstore-identity",
+                metavar="ID",
+                help="Require a Sigstore signature (BUNDLE.sigstore.json) by this identity: "
+                "the email or URI in its certificate. Needs --sigstore-issuer.",
+            ),
+            click.option(
+                "--sigstore-issuer",
+                metavar="URL",
+                help="The OIDC issuer that vouched for --sigstore-identity "
+                "(https://github.com/login/oauth, https://token.actions.githubusercontent.com...).",
+            ),
+            _opt_trust_config,
+            click.option(
+                "--sigstore-offline",
+                is_flag=True,
+                help="Use the trusted root sigstore-python ships or cached, not a fresh one "
+                "from Sigstore's TUF repository (no network).",
+            ),
+        ]
+    ):
+        fn = deco(fn)
+    return fn
+
+
+def keyless_config(trust_config: Path | None, *, offline: bool = False) -> Any:
+    """The Sigstore instance's trust config, loaded before anything is signed or run (a
+    missing extra or a bad file fails first, in one line)."""
+    from repro.attest import keyless
+
+    return keyless.trust_config(keyless.Instance(trust_config, offline))
+
+
+def keyless_sign(bundle: Path, config: Any) -> Any:
+    from repro.attest import keyless
+
+    # The browser sign-in only when a person is there to complete it; CI gets an error.
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    return keyless.sign_bundle(
+        bundle, config, keyless.identity_token(config, interactive=interactive)
+    )
+
+
+def keyless_summary(res: Any) -> dict[str, object]:
+    from repro.cli.contract import abspath
+
+    return {
+        "statement": abspath(res.statement),
+        "sigstore_bundle": abspath(res.sigstore_bundle),
+        "identity": res.identity,
+        "issuer": res.issuer,
+        "log_index": res.log_index,
+    }
+
+
+def load_keyless(
+    identity: str | None, issuer: str | None, trust_config: Path | None, offline: bool
+) -> Any:
+    """The Sigstore signature `repro verify` must find, or None when none was asked for."""
+    if identity is None and issuer is None:
+        if trust_config is not None or offline:
+            raise UsageError(
+                "--sigstore-trust-config and --sigstore-offline need --sigstore-identity",
+                hint="name who must have signed: --sigstore-identity ID --sigstore-issuer URL",
+            )
+        return None
+    if not identity or not issuer:
+        raise UsageError(
+            "--sigstore-identity and --sigstore-issuer go together",
+            hint="an identity means nothing without the issuer that vouched for it",
+        )
+    from repro.attest import keyless
+    from repro.attest.check import Keyless
+
+    return Keyless(keyless.Policy(identity, issuer), keyless_config(trust_config, offline=offline))
+
+
 def load_verifiers(keys: tuple[Path, ...], allowed_signers: Path | None) -> list[Any]:
     if not keys and allowed_signers is None:
         return []  # and `cryptography` stays unimported
@@ -78,7 +184,11 @@ def load_verifiers(keys: tuple[Path, ...], allowed_signers: Path | None) -> list
 def _signed_text(a: Any) -> str:
     if a.signed_by:
         return "by " + "; ".join(a.signed_by)
-    return "NO" if a.signature_required else "not checked (no --key or --allowed-signers)"
+    return (
+        "NO"
+        if a.signature_required
+        else "not checked (no --key, --allowed-signers or --sigstore-identity)"
+    )
 
 
 def _attested_text(a: Any) -> str:

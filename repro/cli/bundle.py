@@ -10,7 +10,13 @@ from typing import Any
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say, warn
-from repro.cli.attestation import load_signer
+from repro.cli.attestation import (
+    keyless_config,
+    keyless_sign,
+    keyless_summary,
+    load_signer,
+    opts_sign_sigstore,
+)
 from repro.cli.options import lock_options, opts_lock, opts_run, run_options
 from repro.cli.render import announce, finished, mention_abandoned, publish_ci, shown, verify_line
 from repro.cli.sign import sign_summary
@@ -29,6 +35,7 @@ from repro.cli.sign import sign_summary
     default=None,
     help="Sign the bundle's attestation with this private key (as `repro sign`).",
 )
+@opts_sign_sigstore
 @click.option(
     "--report",
     "with_report",
@@ -36,7 +43,15 @@ from repro.cli.sign import sign_summary
     help="Also write the bundle's HTML report beside it (see `repro report`).",
 )
 @handle_errors
-def bundle(store: bool, no_lock: bool, sign_key: Path | None, with_report: bool, **kw: Any) -> None:
+def bundle(
+    store: bool,
+    no_lock: bool,
+    sign_key: Path | None,
+    sigstore: bool,
+    sigstore_trust_config: Path | None,
+    with_report: bool,
+    **kw: Any,
+) -> None:
     """Lock, run the tests, and pack the run into a bundle (the main job).
 
     Exits 0 only if the tests passed; a failing or crashing suite still gets a
@@ -57,12 +72,17 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, with_report: bool,
     from repro.bundle import pack as do_pack
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
-    from repro.errors import ReproError
+    from repro.errors import ReproError, UsageError
 
     outputs = kw["outputs"] or kw["project"] / "outputs"
     preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
     # The key is read (and its passphrase asked) before the suite runs, not after.
     signer = load_signer(sign_key) if sign_key is not None else None
+    if sigstore_trust_config is not None and not sigstore:
+        raise UsageError("--sigstore-trust-config needs --sigstore")
+    # The extra and the trust config are checked now; the identity token is asked for after
+    # the run, since tokens live minutes and a suite may run longer.
+    keyless = keyless_config(sigstore_trust_config) if sigstore else None
     lock_path = None
     if not no_lock:
         try:
@@ -105,6 +125,17 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, with_report: bool,
         raise
     publish_ci(res, packed, opts.project, to_stderr=kw["as_json"])
     signed = sign_bundle(packed.path, signer) if signer is not None else None
+    ksigned = None
+    if keyless is not None:
+        try:
+            ksigned = keyless_sign(packed.path, keyless)
+        except ReproError:
+            say(f"repro: the bundle is kept: {shown(packed.path)}; once fixed, sign it with:")
+            trust = (
+                f" --sigstore-trust-config {sigstore_trust_config}" if sigstore_trust_config else ""
+            )
+            say(f"repro:   repro sign {shown(packed.path)} --sigstore{trust}")
+            raise
     workspace.write_index(opts.outputs)
     report = None
     if with_report:
@@ -122,14 +153,25 @@ def bundle(store: bool, no_lock: bool, sign_key: Path | None, with_report: bool,
                 "run_id": res.run_id,
                 **({"statement": abspath(packed.statement)} if packed.statement else {}),
                 **(sign_summary(signed) if signed else {}),
+                **(keyless_summary(ksigned) if ksigned else {}),
             }
         )
     else:
         click.echo(f"{shown(packed.path)}\n{packed.digest}")
         if signed:
             say(f"repro: signed by {signed.keyid}: {shown(signed.envelope)}", "note")
+        if ksigned:
+            say(
+                f"repro: signed with Sigstore by {ksigned.identity} (issuer {ksigned.issuer}): "
+                f"{shown(ksigned.sigstore_bundle)}",
+                "note",
+            )
         if report is not None:
             say(f"repro: report: {shown(report.path)}", "note")
         key_hint = f" --key {sign_key}.pub" if signed else ""
+        if ksigned:
+            key_hint += (
+                f" --sigstore-identity {ksigned.identity} --sigstore-issuer {ksigned.issuer}"
+            )
         say(verify_line(packed.path, packed.digest) + key_hint, "note")
     sys.exit(res.exit_code)

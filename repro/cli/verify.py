@@ -10,7 +10,14 @@ from typing import Any
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.attestation import facts_json, facts_lines, load_verifiers, opts_verify_keys
+from repro.cli.attestation import (
+    facts_json,
+    facts_lines,
+    load_keyless,
+    load_verifiers,
+    opts_verify_keys,
+    opts_verify_sigstore,
+)
 from repro.cli.options import opt_json
 from repro.errors import EXIT_BAD, EXIT_OK, UsageError
 
@@ -39,6 +46,7 @@ def _digest(value: str | None) -> str | None:
     help="The digest you were given (sha256:<64 hex>); the bundle must match it.",
 )
 @opts_verify_keys
+@opts_verify_sigstore
 @click.option(
     "--strict",
     is_flag=True,
@@ -63,6 +71,10 @@ def verify(
     expect: str | None,
     keys: tuple[Path, ...],
     allowed_signers: Path | None,
+    sigstore_identity: str | None,
+    sigstore_issuer: str | None,
+    sigstore_trust_config: Path | None,
+    sigstore_offline: bool,
     strict: bool,
     project: Path | None,
     require_passed: bool,
@@ -89,13 +101,17 @@ def verify(
 
     With --key or --allowed-signers, also checks that <bundle>.intoto.jsonl is
     signed by one of those keys (signed), and any Statement beside the bundle
-    says what its records say (attested): docs/attestation.md.
+    says what its records say (attested). With --sigstore-identity and
+    --sigstore-issuer, BUNDLE.sigstore.json must be a Sigstore signature by that
+    identity: docs/attestation.md.
 
     \b
     Example:
       repro verify outputs/bundles/*.zip --require-passed
       repro verify BUNDLE.zip --expect sha256:<digest>
       repro verify BUNDLE.zip --key alice.key.pub
+      repro verify BUNDLE.zip --sigstore-identity alice@example.com \\
+        --sigstore-issuer https://github.com/login/oauth
     """
     from repro.attest.check import check
     from repro.cli.progress import reporter
@@ -122,10 +138,14 @@ def verify(
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     verifiers = load_verifiers(keys, allowed_signers)
+    keyless = load_keyless(
+        sigstore_identity, sigstore_issuer, sigstore_trust_config, sigstore_offline
+    )
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
     attests = [
-        check(r.path, intact=r.ok, verifiers=verifiers, zip_sha256=r.zip_sha256) for r in reports
+        check(r.path, intact=r.ok, verifiers=verifiers, keyless=keyless, zip_sha256=r.zip_sha256)
+        for r in reports
     ]
     verdicts = [verdict(r) for r in reports]
     bad = not all(r.ok and a.ok for r, a in zip(reports, attests, strict=True))
@@ -139,7 +159,7 @@ def verify(
         )
     else:
         for r, v, a in rows:
-            _print_report(r, v, a, show_facts=bool(verifiers))
+            _print_report(r, v, a, show_facts=bool(verifiers) or keyless is not None)
     sys.exit(code)
 
 
