@@ -65,6 +65,7 @@ class Pack:
     stored: Series
     reuse: Series
     identical: bool  # two packs of the run gave the same bytes
+    difference: str  # where they first differ, when they do
     readers: str  # what unzip -t and zipfile said
     stages: dict[str, float]
     levels: list[Level]
@@ -152,7 +153,7 @@ class Pack:
             Row(
                 name,
                 "two packs of the run give identical bytes",
-                "yes" if self.identical else "no",
+                "yes" if self.identical else f"no: {self.difference}",
                 goal="yes",
                 met=self.identical,
             ),
@@ -216,9 +217,14 @@ def run(tmp: Path, sz: Sizes, run_dir: Path, samples: dict[str, Path]) -> Pack:
     subprocess.run(
         [REPRO, "pack", str(run_dir), "--out", str(other)], capture_output=True, check=True
     )
-    identical = _same_file(zip_path, other / zip_path.name)
+    second = other / zip_path.name
+    difference = _first_difference(zip_path, second) if second.is_file() else "other digest"
+    identical = not difference
     readers = _readers(zip_path)
-    shutil.rmtree(other)
+    if identical:
+        shutil.rmtree(other)
+    else:  # kept for a look (with --keep)
+        log(f"pack: two packs differ ({difference}); the second is in {other}")
     stages = _stages(run_dir, tmp / "pack-timed")
     return Pack(
         payload=payload,
@@ -229,6 +235,7 @@ def run(tmp: Path, sz: Sizes, run_dir: Path, samples: dict[str, Path]) -> Pack:
         stored=got["stored"],
         reuse=reuse,
         identical=identical,
+        difference=difference,
         readers=readers,
         stages=stages,
         levels=levels(samples, sz.sample_mib),
@@ -249,14 +256,28 @@ def bundle_of(tmp: Path, run_dir: Path, *extra: str) -> Path:
     return Path(json.loads(done.stdout)["bundle"])
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _first_difference(a: Path, b: Path) -> str:
+    """Empty when the two files hold the same bytes, else where they first differ: the
+    offset and the member (local header or data) it falls in."""
+    offset = 0
     with open(a, "rb") as fa, open(b, "rb") as fb:
         while True:
             x, y = fa.read(MIB), fb.read(MIB)
             if x != y:
-                return False
+                offset += next(
+                    (i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q),
+                    min(len(x), len(y)),
+                )
+                break
             if not x:
-                return True
+                return ""
+            offset += len(x)
+    where = "the central directory or past it"
+    with zipfile.ZipFile(a) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+            if info.header_offset <= offset:
+                where = info.filename
+    return f"byte {offset:,}, in or after the local header of {where}"
 
 
 def _readers(path: Path) -> str:
