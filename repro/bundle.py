@@ -210,6 +210,38 @@ def _pack(
     return _finish(target, digest, run_id, codec, reused)
 
 
+def pack_to(
+    run_dir: Path,
+    *,
+    target: Path | None,
+    out_dir: Path,
+    store: bool = False,
+    progress: Reporter = silent,
+) -> PackResult:
+    """Pack `run_dir` as `_pack` does, into file `target` (replaced if it is there) or, when
+    it is None, into `out_dir` under the bundle's own name: `repro merge`, whose user may
+    name the bundle. Written beside its final place and renamed into it."""
+    run_dir = Path(run_dir)
+    stamp = _read_stamp(run_dir)
+    run_id, created = stamp.run_id, stamp.created
+    when = _timestamp(created)
+    sizes = {rel: (run_dir / rel).stat().st_size for rel in _payload(run_dir)}
+    codec = None if store else DEFAULT_CODEC
+    top = layout.top_folder(run_id)
+    staged = (target.parent if target is not None else out_dir) / f".{top}.packing"
+    with atomic_writer(staged) as fh:
+        ident = (run_id, created)
+        digests = _write_bundle(fh, run_dir, top, sizes, when, codec, ident, progress)
+    digest = content_digest(tag_files(run_id, created, _entries(sizes, digests), when)[TAGS_LAST])
+    if target is None:
+        final = out_dir / bundle_name(top, digest)
+        reused = _place(staged, final)
+    else:
+        final, reused = target, False
+        os.replace(staged, final)
+    return _finish(final, digest, run_id, codec, reused)
+
+
 def _place(staged: Path, target: Path) -> bool:
     """Move the staged zip to `target`; True when the same bytes were already there."""
     if not target.exists():

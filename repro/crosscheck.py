@@ -15,7 +15,7 @@ from pathlib import PurePath
 
 from repro import layout
 from repro.junit import JUnitCounts
-from repro.model import BundleManifest, Results, RunMetadata, RunStamp, Status
+from repro.model import BundleManifest, MergeRecord, Results, RunMetadata, RunStamp, Status
 
 # The exit codes a status may come with; statuses not listed are judged by the signal.
 EXIT_CONSISTENT = {Status.PASSED: {0}, Status.FAILED: {1}, Status.NO_TESTS: {5}}
@@ -197,6 +197,49 @@ def check_bundle_manifest(doc: BundleManifest, hashes: Mapping[str, str]) -> lis
         role = layout.role_of(rel)
         if f.role is not role:
             out.append(Finding(path, f"role {f.role.value} is not {role.value}"))
+    return out
+
+
+MERGE = layout.payload(layout.MERGE_RECORD)
+
+
+def check_merge(
+    merge: MergeRecord, stamp: RunStamp, meta: RunMetadata, hashes: Mapping[str, str]
+) -> list[Finding]:
+    """merge.json against the run's records and the files: the shards' logs are the ones the
+    shards listed, the merged tests are the shards' tests, and `partial` says what is missing."""
+    out = []
+    if merge.run_id != stamp.run_id:
+        out.append(Finding(MERGE, "run_id differs from run_stamp.json"))
+    missing = merge.missing
+    if merge.partial != bool(missing.tests or missing.groups):
+        out.append(
+            Finding(MERGE, f"partial is {merge.partial} but {missing.tests} test(s) missing")
+        )
+    if (missing.exact and len(missing.ids) != missing.tests) or len(missing.ids) > missing.tests:
+        out.append(Finding(MERGE, f"{len(missing.ids)} missing ids for {missing.tests} tests"))
+    for what in ("name", "run_id", "digest"):
+        values = [getattr(sh, what) for sh in merge.shards]
+        if len(set(values)) != len(values):
+            out.append(Finding(MERGE, f"two shards have the same {what}"))
+    if sum(sh.tests for sh in merge.shards) != meta.tests_total:
+        out.append(Finding(MERGE, "the shards' tests do not add up to tests_total"))
+    if meta.collection is not None and meta.collection != merge.collection:
+        out.append(Finding(MERGE, "collection differs from run_metadata.json"))
+    if meta.status is Status.PASSED and any(
+        sh.status not in (Status.PASSED.value, Status.NO_TESTS.value) for sh in merge.shards
+    ):
+        out.append(Finding(MERGE, "status passed, but a shard did not pass"))
+    listed: set[str] = set()
+    for sh in merge.shards:
+        for rel, f in sh.files.items():
+            path = layout.payload(f"{layout.shard_folder(sh.name)}/{rel}")
+            listed.add(path)
+            if hashes.get(path) != f.sha256:
+                out.append(Finding(path, f"differs from the log shard {sh.name} recorded"))
+    stray = sorted(p for p in hashes if p.startswith(layout.payload(layout.SHARDS_DIR + "/")))
+    for path in (p for p in stray if p not in listed):
+        out.append(Finding(path, "in a shard's folder but not one of its logs"))
     return out
 
 

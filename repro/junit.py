@@ -370,17 +370,24 @@ class JUnitBuilder:
             self._write(self.queue.popleft())
         self.open.clear()
 
-    def header(self, ended: float) -> str:
+    def header(
+        self, ended: float, *, hostname: str | None = None, timestamp: str | None = None
+    ) -> str:
+        """The document's head; `hostname` and `timestamp` replace this machine's (`repro
+        merge` keeps the first shard's, so that a merge is the same bytes anywhere)."""
         s = self.stats
         tests = s["passed"] + s["failure"] + s["skipped"] + s["error"] - self.double
         took = (self.finished or ended) - (self.started or ended)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.started or ended))
+        stamp = timestamp or time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(self.started or ended)
+        )
+        host = platform.node() if hostname is None else hostname
         return (
             '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
             f'<testsuite name={_attr(self.dialect.suite_name)} errors="{s["error"]}" '
             f'failures="{s["failure"]}" skipped="{s["skipped"]}" tests="{tests}" '
             f'time="{max(took, 0.0):.3f}" timestamp="{stamp}" '
-            f"hostname={_attr(platform.node())}>"
+            f"hostname={_attr(host)}>"
         )
 
 
@@ -418,7 +425,15 @@ class JUnitWriter:
     def counts(self) -> JUnitCounts:
         return self.builder.counts
 
-    def close(self, in_flight: str | None, why: str, ended: float) -> bool:
+    def close(
+        self,
+        in_flight: str | None,
+        why: str,
+        ended: float,
+        *,
+        hostname: str | None = None,
+        timestamp: str | None = None,
+    ) -> bool:
         """Write the document and remove the side file; False (and nothing written) if the
         session never started.
 
@@ -432,7 +447,8 @@ class JUnitWriter:
             self.builder.end(in_flight, why)
             part.close()
             with atomic_writer(self.path) as out, open(self.part_path, "rb") as cases:
-                out.write(self.builder.header(ended).encode())
+                head = self.builder.header(ended, hostname=hostname, timestamp=timestamp)
+                out.write(head.encode())
                 while chunk := cases.read(CHUNK):
                     out.write(chunk)
                 out.write(b"</testsuite></testsuites>")

@@ -42,6 +42,7 @@ class SchemaName(TextEnum):
     ENV = "env"
     LOCK = "lock"
     MANIFEST = "manifest"
+    MERGE = "merge"
     RUN_METADATA = "run_metadata"
     RUN_STAMP = "run_stamp"
 
@@ -51,6 +52,7 @@ RUN_STAMP: Final = "run_stamp.json"
 RUN_METADATA: Final = "run_metadata.json"
 ENV: Final = "env.json"
 LOCK_RECORD: Final = "lock.json"
+MERGE_RECORD: Final = "merge.json"  # only in a bundle `repro merge` made (docs/merge.md)
 LOCK_FILE: Final = "requirements.lock"
 PYLOCK: Final = "pylock.toml"
 LOG_STDOUT: Final = "logs/stdout.log"
@@ -61,18 +63,20 @@ RESULTS_JSONL: Final = "results/results.jsonl"
 JUNIT_XML: Final = "results/junit.xml"
 SCHEMAS_DIR: Final = "schemas"
 CODE_DIR: Final = "code"
+SHARDS_DIR: Final = "shards"  # a merged bundle: each shard's logs under shards/<name>/
 
 LOG_FILES: Final = (LOG_STDOUT, LOG_STDERR, LOG_COMBINED, LOG_ANSI)
 RESULT_FILES: Final = (RESULTS_JSONL, JUNIT_XML)
 LOCK_FILES: Final = (LOCK_FILE, PYLOCK)
-# Each record and the schema it follows; lock.json is the only optional one.
+# Each record and the schema it follows; lock.json and merge.json are optional.
 RECORD_SCHEMAS: Final[dict[str, str]] = {
     RUN_STAMP: SchemaName.RUN_STAMP.value,
     RUN_METADATA: SchemaName.RUN_METADATA.value,
     ENV: SchemaName.ENV.value,
     LOCK_RECORD: SchemaName.LOCK.value,
+    MERGE_RECORD: SchemaName.MERGE.value,
 }
-OPTIONAL_RECORDS: Final = frozenset({LOCK_RECORD})
+OPTIONAL_RECORDS: Final = frozenset({LOCK_RECORD, MERGE_RECORD})
 
 # --- the bag around it -------------------------------------------------------------------------
 DATA: Final = "data"
@@ -91,7 +95,10 @@ SHORT_DIGEST: Final = 12  # hex digits of the digest in a bundle's file name
 
 
 def role_of(rel: str) -> Role:
-    """The role of run-folder path `rel`."""
+    """The role of run-folder path `rel`; a shard's log in a merged bundle is a log."""
+    if rel.startswith(SHARDS_DIR + "/"):
+        inner = rel.split("/", 2)[2] if rel.count("/") >= 2 else ""
+        return Role.LOG if inner.startswith("logs/") else Role.OTHER
     if rel in RECORD_SCHEMAS:
         return Role.RECORD
     if rel.startswith("logs/"):
@@ -105,6 +112,11 @@ def role_of(rel: str) -> Role:
     if rel.startswith(CODE_DIR + "/"):
         return Role.CODE
     return Role.OTHER
+
+
+def shard_folder(name: str) -> str:
+    """Run-folder path of a merged bundle's folder for shard `name` (`shards/2`)."""
+    return f"{SHARDS_DIR}/{name}"
 
 
 def schema_file(name: str) -> str:

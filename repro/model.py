@@ -397,6 +397,21 @@ CountsSource = Literal["pytest", "stream"]
 
 
 @dataclass(frozen=True)
+class Collection:
+    """The whole collection before deselection: how many node ids, and the sha256 of the
+    sorted ids one per line (what shards of one suite share)."""
+
+    n: int
+    sha256: str
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Collection | None:
+        if not isinstance(doc, dict):
+            return None
+        return cls(int(doc["n"]), str(doc["sha256"]))
+
+
+@dataclass(frozen=True)
 class PythonRan:
     """The Python that ran: as repro's probe saw it, and as pytest reported it (None when
     pytest never started)."""
@@ -442,6 +457,15 @@ class RunMetadata:
     python_ran: PythonRan | None = None
     results_format: int | None = None
     salvaged: bool = False  # `repro salvage` wrote this record (it says what is missing)
+    collection: Collection | None = None
+
+    @property
+    def pytest_args(self) -> tuple[str, ...]:
+        """The user's pytest arguments: those after repro's own `--repro-results`."""
+        for i, arg in enumerate(self.argv):
+            if arg.startswith("--repro-results"):
+                return self.argv[i + 1 :]
+        return ()
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> RunMetadata:
@@ -491,6 +515,7 @@ class RunMetadata:
             python_ran=_python_ran(doc.get("python_ran")),
             results_format=_int(doc["pytest"].get("results_format")),
             salvaged="salvage" in doc,
+            collection=Collection.from_json(doc.get("collection")),
         )
 
 
@@ -578,6 +603,82 @@ class BundleManifest:
                 for f in doc["files"]
             ),
         )
+
+
+# --- merge.json (a bundle `repro merge` made) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    name: str  # its folder: shards/<name>/
+    run_id: str
+    digest: str
+    bundle: str
+    group: int | None
+    splits: int | None
+    status: str
+    exit_code: int | None
+    counts: Counts
+    tests: int
+    started: str
+    ended: str
+    duration_seconds: float
+    argv: tuple[str, ...]
+    files: Mapping[str, FileRef]  # shard run-folder path (logs/...) -> size and sha256
+
+
+@dataclass(frozen=True)
+class Missing:
+    groups: tuple[int, ...]
+    tests: int
+    ids: tuple[str, ...]
+    exact: bool
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    run_id: str
+    partial: bool
+    collection: Collection
+    splits: int | None
+    shards: tuple[ShardEntry, ...]
+    missing: Missing
+    deselected: int
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> MergeRecord:
+        m = doc["missing"]
+        collection = Collection.from_json(doc["collection"])
+        assert collection is not None  # the schema requires it
+        return cls(
+            run_id=doc["run_id"],
+            partial=doc["partial"],
+            collection=collection,
+            splits=doc["splits"],
+            shards=tuple(_shard(s) for s in doc["shards"]),
+            missing=Missing(tuple(m["groups"]), m["tests"], tuple(m["ids"]), m["exact"]),
+            deselected=doc["deselected"],
+        )
+
+
+def _shard(s: Mapping[str, Any]) -> ShardEntry:
+    return ShardEntry(
+        name=s["name"],
+        run_id=s["run_id"],
+        digest=s["digest"],
+        bundle=s["bundle"],
+        group=s["group"],
+        splits=s["splits"],
+        status=s["status"],
+        exit_code=s["exit_code"],
+        counts=Counts.from_json(s["counts"]),
+        tests=s["tests"],
+        started=s["started"],
+        ended=s["ended"],
+        duration_seconds=float(s["duration_seconds"]),
+        argv=tuple(s["argv"]),
+        files={rel: FileRef(f["size"], f["sha256"]) for rel, f in s["files"].items()},
+    )
 
 
 # --- results/results.jsonl -------------------------------------------------------------------
@@ -681,6 +782,7 @@ __all__ = [
     "CarriedFile",
     "CodeState",
     "CollectError",
+    "Collection",
     "Counts",
     "CountsSource",
     "Drift",
@@ -694,6 +796,8 @@ __all__ = [
     "LockKind",
     "LockRecord",
     "ManifestFile",
+    "MergeRecord",
+    "Missing",
     "OSInfo",
     "Outcome",
     "Package",
@@ -705,6 +809,7 @@ __all__ = [
     "Role",
     "RunMetadata",
     "RunStamp",
+    "ShardEntry",
     "StampGit",
     "StampLock",
     "Status",

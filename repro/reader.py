@@ -21,11 +21,13 @@ from repro.model import (
     Counts,
     Env,
     LockRecord,
+    MergeRecord,
     Results,
     RunMetadata,
     RunStamp,
     Status,
 )
+from repro.progress import Reporter, silent
 from repro.verify import Contents, VerifyReport, inspect
 
 SourceKind = Literal["bundle", "run-folder"]
@@ -43,6 +45,7 @@ class Bundle:
     env: Env | None
     lock: LockRecord | None
     manifest: BundleManifest | None  # repro-bundle.json; None for a run folder
+    merge: MergeRecord | None  # merge.json: only in a bundle `repro merge` made
     results: Results | None
     lock_text: str | None  # requirements.lock as text
     files: Mapping[str, int] = field(default_factory=dict)  # run-folder path -> size
@@ -77,7 +80,13 @@ class Bundle:
         return read_payload(self.path, self.report, rel, limit), self.files[rel]
 
 
-def open_bundle(path: Path | str, *, expect: str | None = None, strict: bool = False) -> Bundle:
+def open_bundle(
+    path: Path | str,
+    *,
+    expect: str | None = None,
+    strict: bool = False,
+    progress: Reporter = silent,
+) -> Bundle:
     """Verify `path` (a bundle zip or a run folder) and return its records.
 
     Raises UsageError when `path` does not exist; a bundle that fails verification is
@@ -88,7 +97,7 @@ def open_bundle(path: Path | str, *, expect: str | None = None, strict: bool = F
             f"no such bundle or run folder: {path}",
             hint="pass a repro-*.zip or a folder under outputs/runs/",
         )
-    report, contents = inspect(path, expect=expect, strict=strict)
+    report, contents = inspect(path, expect=expect, strict=strict, progress=progress)
     return _bundle(path, report, contents)
 
 
@@ -141,6 +150,7 @@ def _bundle(path: Path, report: VerifyReport, c: Contents) -> Bundle:
         env=c.env,
         lock=c.lock,
         manifest=c.manifest,
+        merge=c.merge,
         results=c.results,
         lock_text=c.lock_text,
         files=dict(c.sizes),

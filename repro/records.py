@@ -15,7 +15,7 @@ from typing import Any
 
 from repro.errors import RecordInvalid
 
-SCHEMA_NAMES = ("env", "lock", "manifest", "run_metadata", "run_stamp")
+SCHEMA_NAMES = ("env", "lock", "manifest", "merge", "run_metadata", "run_stamp")
 # Schemas of documents that travel beside a bundle, not inside it (docs/attestation.md).
 SIDE_SCHEMAS = ("statement",)
 SCHEMA_VERSION = 1

@@ -55,7 +55,13 @@ def _kind(mode: int) -> str:
 # What repro masks while it runs (repro.mask): in a bundle whose run masked, these
 # members already went through the same rules, so scanning them again finds nothing
 # and would cost verify most of its speed (a regex pass per shape over every log byte).
-MASKED_MEMBERS = ("data/logs/", "data/results/", "data/env.json", "data/run_metadata.json")
+MASKED_MEMBERS = (
+    "data/logs/",
+    "data/results/",
+    "data/env.json",
+    "data/run_metadata.json",
+    "data/shards/",  # a merged bundle: the shards' logs, masked by each shard
+)
 
 
 def masked_at_source(fh: BinaryIO, meta: zipsafe.Entry | None) -> bool:

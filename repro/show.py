@@ -17,7 +17,9 @@ from repro.model import (
     Drift,
     KillStep,
     LockKind,
+    Missing,
     Outcome,
+    ShardEntry,
     Status,
     TestResult,
     to_jsonable,
@@ -69,6 +71,21 @@ class LockView:
 
 
 @dataclass(frozen=True)
+class ShardView:
+    name: str  # its folder in the merged bundle: shards/<name>/
+    run_id: str
+    digest: str
+    bundle: str
+    group: int | None
+    splits: int | None
+    status: str
+    exit_code: int | None
+    counts: Counts
+    tests: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
 class ShowView:
     path: str
     kind: str  # "bundle" or "run-folder"
@@ -88,6 +105,8 @@ class ShowView:
     slowest: tuple[TestResult, ...]
     kill_sequence: tuple[KillStep, ...]
     lock: LockView
+    shards: tuple[ShardView, ...] = ()  # a merged bundle's shards (merge.json), in merge order
+    missing: Missing | None = None  # what the shards of a merged bundle left unrun
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = to_jsonable(self)
@@ -124,6 +143,24 @@ def build(bundle: Bundle, *, slowest: int = SLOWEST) -> ShowView:
         slowest=res.slowest(slowest) if res else (),
         kill_sequence=meta.kill_sequence if meta else (),
         lock=_lock(bundle),
+        shards=tuple(_shard(s) for s in bundle.merge.shards) if bundle.merge else (),
+        missing=bundle.merge.missing if bundle.merge else None,
+    )
+
+
+def _shard(s: ShardEntry) -> ShardView:
+    return ShardView(
+        s.name,
+        s.run_id,
+        s.digest,
+        s.bundle,
+        s.group,
+        s.splits,
+        s.status,
+        s.exit_code,
+        s.counts,
+        s.tests,
+        s.duration_seconds,
     )
 
 

@@ -25,11 +25,13 @@ class Verdict:
     status: Status | None  # None when no readable record says how the run ended
     counts: Counts | None
     digest: str | None  # None for a run folder, or a bundle too broken to have one
+    partial: bool = False  # a merge of shards that leave tests unrun (merge.json)
 
     @property
     def passed(self) -> bool:
-        """Intact, and the run's status is `passed`: what `--require-passed` demands."""
-        return self.intact and self.status is Status.PASSED
+        """Intact, the run's status is `passed`, and it is not a partial merge: what
+        `--require-passed` demands."""
+        return self.intact and self.status is Status.PASSED and not self.partial
 
     @property
     def word(self) -> str:
@@ -39,7 +41,7 @@ class Verdict:
         """`failed, 298 passed, 1 failed`; `unknown` without a readable record."""
         if self.status is None:
             return "unknown"
-        text = self.status.value
+        text = self.status.value + (" (partial merge)" if self.partial else "")
         if self.counts is not None:
             text += ", " + counts_text(self.counts)
         return text if self.intact else f"{text} (unverified)"
@@ -82,4 +84,6 @@ def verdict(report: VerifyReport) -> Verdict:
         integrity = "intact, not packed"
     else:
         integrity = "intact"
-    return Verdict(report.ok, integrity, report.status, report.counts, report.digest)
+    return Verdict(
+        report.ok, integrity, report.status, report.counts, report.digest, report.partial
+    )

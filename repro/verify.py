@@ -37,6 +37,7 @@ from repro.model import (
     Counts,
     Env,
     LockRecord,
+    MergeRecord,
     Results,
     RunMetadata,
     RunStamp,
@@ -86,6 +87,7 @@ class VerifyReport:
     status: Status | None = None  # how the run ended, as its records say
     counts: Counts | None = None
     kind: Literal["bundle", "run-folder"] = "bundle"
+    partial: bool = False  # a merge of shards that do not cover the collection (merge.json)
     # SHA-256 of the zip's bytes, taken while verifying it (what a Statement's subject
     # names); None for a run folder or a zip whose container could not be read.
     zip_sha256: str | None = None
@@ -106,6 +108,7 @@ class Contents:
     env: Env | None = None
     lock: LockRecord | None = None
     manifest: BundleManifest | None = None
+    merge: MergeRecord | None = None  # only in a bundle `repro merge` made
     results: Results | None = None
     lock_text: str | None = None
     sizes: Mapping[str, int] = field(default_factory=dict)  # run-folder path -> size
@@ -133,6 +136,7 @@ class _Ctx:
             c.metadata.status if c.metadata else c.stamp.status if c.stamp else None,
             c.metadata.counts if c.metadata else None,
             "run-folder" if self.path.is_dir() else "bundle",
+            c.merge is not None and c.merge.partial,
             zip_sha256,
         )
 
@@ -473,6 +477,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     layout.RUN_METADATA: RunMetadata.from_json,
     layout.ENV: Env.from_json,
     layout.LOCK_RECORD: LockRecord.from_json,
+    layout.MERGE_RECORD: MergeRecord.from_json,
     layout.BUNDLE_MANIFEST: BundleManifest.from_json,
 }
 
@@ -619,6 +624,9 @@ def _check_records(
         findings += crosscheck.check_run(
             crosscheck.Evidence(stamp, meta, manifest, sizes, res, junit, expected)
         )
+    merge = recs.get(layout.MERGE_RECORD)
+    if merge is not None and stamp is not None and meta is not None:
+        findings += crosscheck.check_merge(merge, stamp, meta, manifest)
     for f in findings:
         ctx.bad("crosscheck", None if f.path is None else src.name(f.path), f.message)
     drift = crosscheck.drift_message(meta) if meta is not None else None
@@ -633,6 +641,7 @@ def _check_records(
         env=recs.get(layout.ENV),
         lock=recs.get(layout.LOCK_RECORD),
         manifest=bmanifest,
+        merge=merge,
         results=res,
         lock_text=_read_lock_text(src),
         sizes={layout.rel_of(p) or p: n for p, n in sizes.items() if layout.rel_of(p)},

@@ -18,7 +18,7 @@ The stream (format 3; docs/results-stream.md), one JSON object per line:
   configuration: rootdir, configfile, addopts, invocation args, JUnit settings),
   `collection` (n and sha256 of the sorted node ids before any deselection; one
   per xdist worker, with wk), `collected` (n), `collect_error` / `collect_skip` (id, msg, text),
-  `deselected` (n), `finish` (pytest's exit status and, when pytest's terminal
+  `deselected` (n, ids), `finish` (pytest's exit status and, when pytest's terminal
   reporter ran, its own summary counts by category);
 - `start` (id; line and, if the node id does not say it, file) before each test;
 - `passed` (id, dur: [setup, call, teardown]) for a test whose three phases
@@ -235,7 +235,8 @@ def pytest_collectreport(report: Any) -> None:
 
 def pytest_deselected(items: Any) -> None:
     if _recorder is not None:
-        _recorder.event(ev="deselected", n=len(items))
+        # The ids too: `repro merge` names exactly the tests no shard ran (docs/merge.md).
+        _recorder.event(ev="deselected", n=len(items), ids=[item.nodeid for item in items])
 
 
 def _ids_digest(ids: Any) -> str:

@@ -16,6 +16,7 @@ from repro.cli import (  # noqa: F401  (registers the commands)
     keygen,
     lock,
     log,
+    merge,
     pack,
     replay,
     report,

@@ -15,6 +15,7 @@ def render(view: ShowView, style: Style, *, failed_only: bool = False) -> list[s
     if not failed_only:
         lines += _ran(view.ran, style) + _where(view.where, style)
     lines += _status(view, style)
+    lines += _shards(view, style)
     lines += _failures(view, style)
     if not failed_only:
         lines += _slowest(view, style) + _lock(view, style)
@@ -84,6 +85,29 @@ def _status(view: ShowView, style: Style) -> list[str]:
         lines += style.wrap(f"{counts_text(view.counts)} ({view.counts.total} finished)", "  ")
     for step in view.kill_sequence:
         lines += style.wrap(f"{step.signal} at {step.at:.1f} s: {step.reason}", "  sent ")
+    return lines
+
+
+def _shards(view: ShowView, style: Style) -> list[str]:
+    """A merged bundle's shards, each with its outcome and digest; what they left unrun."""
+    if not view.shards:
+        return []
+    lines = ["", style.heading(f"Shards ({len(view.shards)}, merged by repro merge)")]
+    for sh in view.shards:
+        group = f"group {sh.group} of {sh.splits}" if sh.group is not None else f"shard {sh.name}"
+        head = f"{group}: {sh.status}, {counts_text(sh.counts)} in {_seconds(sh.duration_seconds)}"
+        lines += style.wrap(safe(head), "  ", "    ")
+        lines += style.wrap(safe(f"{sh.bundle} {sh.digest}"), "    ", "    ")
+        lines += style.wrap(f"logs in shards/{safe(sh.name)}/logs/", "    ")
+    m = view.missing
+    if m is not None and (m.tests or m.groups):
+        what = [f"group {', '.join(map(str, m.groups))}"] if m.groups else []
+        what.append(f"{m.tests} test(s)")
+        lines += style.wrap(f"partial: no shard ran {' and '.join(what)}", "  ", "    ")
+        for test in m.ids[:10]:
+            lines += style.wrap(safe(test), "    missing ", "      ")
+        if len(m.ids) > 10:
+            lines.append(f"    ... and {len(m.ids) - 10} more (--json lists them all)")
     return lines
 
 

@@ -182,6 +182,7 @@ def _as_dict(r: Any, v: Any, a: Any) -> dict[str, Any]:
         **v.to_json(),
         **facts_json(a),
         "run_id": r.run_id,
+        "partial": r.partial,
         "warnings": [*r.warnings, *a.warnings],
         "problems": [
             {"kind": p.kind, "member": p.member, "message": p.message}

@@ -63,6 +63,12 @@ def _run_facts(b: Bundle) -> Iterator[tuple[str, str]]:
         if s.git:
             yield "commit", f"{s.git.commit or 'unknown'}{' (dirty)' if s.git.dirty else ''}"
         yield "repro", s.repro_version
+    if b.merge:
+        m = b.merge
+        names = ", ".join(f"{sh.name} ({sh.status})" for sh in m.shards)
+        yield "shards", f"{len(m.shards)} merged by repro merge: {names}"
+        if m.partial:
+            yield "partial", f"{m.missing.tests} test(s) of {m.collection.n} not run by any shard"
     if md:
         yield "started", md.started
         yield "duration", fmt_seconds(md.duration_seconds)
@@ -140,29 +146,37 @@ def _drift(d: Drift) -> str:
 
 
 def _logs(b: Bundle, limit: int) -> Iterator[Excerpt]:
+    """The run's logs; a merged bundle's are its shards', each under shards/<name>/."""
+    shards = b.merge.shards if b.merge else ()
+    for prefix in ("", *(layout.shard_folder(s.name) + "/" for s in shards)):
+        yield from _logs_of(b, limit, prefix)
+
+
+def _logs_of(b: Bundle, limit: int, prefix: str) -> Iterator[Excerpt]:
     """The interleaved output first (what the terminal showed: pytest's raw bytes with their
     colour when it wrote colour), then each stream; a file that repeats the one shown (the
     plain copy of coloured output; stdout, when nothing went to stderr) is named, not shown
     twice."""
     files = b.metadata.files if b.metadata else {}
-    first = layout.LOG_ANSI if layout.LOG_ANSI in b.files else layout.LOG_COMBINED
+    ansi, combined_rel = prefix + layout.LOG_ANSI, prefix + layout.LOG_COMBINED
+    first = ansi if ansi in b.files else combined_rel
     combined = _excerpt(b, first, limit)
     if combined is not None:
         yield combined
     shown = combined is not None and not combined.omitted
-    seen = {files.get(first), files.get(layout.LOG_COMBINED)} - {None}
-    for rel in (layout.LOG_COMBINED, layout.LOG_STDOUT, layout.LOG_STDERR):
+    seen = {files.get(first), files.get(combined_rel)} - {None}
+    for rel in (combined_rel, prefix + layout.LOG_STDOUT, prefix + layout.LOG_STDERR):
         if rel == first or rel not in b.files:
             continue
         ref = files.get(rel)
-        if shown and (rel == layout.LOG_COMBINED or (ref and ref.size and ref in seen)):
+        if shown and (rel == combined_rel or (ref and ref.size and ref in seen)):
             checked = _excerpt(b, rel, 0)  # nothing read: only whether it failed verification
             if checked is not None and checked.omitted:
                 yield checked
                 continue
             why = (
                 f"the text of {first} above, without its colour"
-                if rel == layout.LOG_COMBINED
+                if rel == combined_rel
                 else "the same bytes as the output above"
             )
             yield Excerpt(rel, b"", b"", b.files[rel], omitted=why)

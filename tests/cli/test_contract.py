@@ -201,6 +201,8 @@ GOOD = {
     "keygen": lambda r: ["keygen", "--out", _unused(r, "keygen"), "--no-passphrase"],
     "sign": lambda r: ["sign", r["bundle"], "--key", keygen(_unused(r, "sign")).private],
     "report": lambda r: ["report", r["bundle"], "-o", r["proj"] / "report.html"],
+    # One shard: the whole suite (tests/e2e/test_merge.py merges pytest-split shards).
+    "merge": lambda r: ["merge", r["bundle"], "-o", r["proj"].parent / "merged.zip"],
 }
 EXIT = {"replay": 3}
 

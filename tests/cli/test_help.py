@@ -82,7 +82,9 @@ ORDER = ["bundle", *(c for c in COMMANDS if c != "bundle")]
 # A replay needs a bundle with a lock of pytest and a wheelhouse to install it from;
 # tests/e2e/test_replay.py runs these same options (--repo, --find-links, --no-index,
 # --json) end to end, so they are parsed here but not run.
-PARSED_ONLY = {"replay"}
+# A merge needs shard bundles made with pytest-split: tests/e2e/test_merge.py makes them
+# with these commands and merges them end to end.
+PARSED_ONLY = {"replay", "merge"}
 # Keyless signing needs the network and an OIDC identity, and its verification a Sigstore
 # signature: lines with these options are parsed; tests/cli/test_sigstore_cli.py runs the
 # same options against a local Sigstore.
