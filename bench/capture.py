@@ -74,6 +74,11 @@ class Capture:
         return (self.repro.median("tree_peak_kib") - self.bare.median("tree_peak_kib")) / 1024
 
     @property
+    def mask_cpu_ratio(self) -> float:
+        """repro run against repro run --no-mask, CPU: masking's cost on this suite."""
+        return self.repro.median("cpu") / self.nomask.median("cpu")
+
+    @property
     def own_work(self) -> float:
         return self.repro.median() - self.in_capture
 

@@ -1,7 +1,8 @@
 """Benchmark 4: capturing a test that prints ~1 GB, and the run folder the next two use.
 
 Baselines: pytest writing to a file, and `pytest | tee` into two files (repro keeps two
-logs: stdout.log and the combined pytest_output.txt).
+logs: stdout.log and the combined pytest_output.txt); masking's cost is `repro run`
+against `repro run --no-mask`, both with the credential-named variables a CI job has.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.capture import FAKE_SECRETS
 from bench.harness import (
     MIB,
     PY,
@@ -24,6 +26,7 @@ from bench.harness import (
     log,
     measure,
     mib,
+    paired_ratio,
     rate,
     secs,
 )
@@ -35,6 +38,8 @@ COMMANDS = [
     "python -m pytest -q -s -p no:cacheprovider > <file>   # fixtures/test_loud.py, bare",
     "python -m pytest -q -s -p no:cacheprovider | tee <file> <file> > /dev/null",
     "repro run --outputs <tmp>/outputs -- -q -s -p no:cacheprovider",
+    "repro run --no-mask --outputs <tmp>/outputs -- -q -s -p no:cacheprovider",
+    "(both repro runs with the credential-named variables of capture.FAKE_SECRETS set)",
 ]
 
 
@@ -47,6 +52,17 @@ class Loud:
     in_capture: float
     run_dir: Path
     payload: int  # bytes in the run folder
+    nomask: Series  # repro run --no-mask
+
+    @property
+    def mask_cpu(self) -> float:
+        """CPU seconds masking added (median masked minus median --no-mask)."""
+        return self.repro.median("cpu") - self.nomask.median("cpu")
+
+    @property
+    def mask_share(self) -> float:
+        """Masking's CPU against repro's own (the tree's CPU less pytest writing to a file)."""
+        return self.mask_cpu / (self.nomask.median("cpu") - self.to_file.median("cpu"))
 
     def rows(self) -> list[Row]:
         name = f"4. loud test ({self.printed / 1e6:,.0f} MB printed)"
@@ -75,6 +91,21 @@ class Loud:
                 f"{wt / wf:.2f}x",
             ),
             Row(name, "repro run, peak RSS of the tree", mib(tr), mib(tf), f"+{mib(tr - tf)}"),
+            Row(
+                name,
+                "masking's cost: repro run vs repro run --no-mask, CPU (median; each run)",
+                f"{secs(self.repro.median('cpu'))} ({self.repro.spread('cpu')})",
+                f"{secs(self.nomask.median('cpu'))} ({self.nomask.spread('cpu')})",
+                f"{self.repro.median('cpu') / self.nomask.median('cpu'):.3f}x "
+                f"(paired {paired_ratio(self.repro, self.nomask, 'cpu'):.3f}x)",
+            ),
+            Row(
+                name,
+                "  masking's CPU against repro's own (tree less pytest > file)",
+                f"{secs(self.mask_cpu)}",
+                f"{secs(self.nomask.median('cpu') - self.to_file.median('cpu'))}",
+                f"{self.mask_share:.1%}",
+            ),
         ]
 
 
@@ -87,16 +118,25 @@ def run(tmp: Path, sz: Sizes) -> Loud:
     block.write_bytes(log_block(min(total, 8 * MIB)))
     (proj / "tests" / "test_loud.py").write_bytes(fixture("test_loud.py").read_bytes())
     env = clean_env(BENCH_BLOCK=str(block), BENCH_TOTAL=str(total))
-    outs = tmp / "loud-outputs"
+    repro_env = {**env, **FAKE_SECRETS}
+    outs, outs_nm = tmp / "loud-outputs", tmp / "loud-outputs-nomask"
     bare_out, tee_a, tee_b = tmp / "loud-bare.log", tmp / "loud-tee-a.log", tmp / "loud-tee-b.log"
     tee_cmd = f'"$0" -m pytest {" ".join(LOUD)} | tee "$1" "$2" > /dev/null'
     in_capture: list[float] = []
 
     def repro_run() -> Measurement:
-        m = measure([REPRO, "run", "--outputs", str(outs), "--", *LOUD], cwd=proj, env=env)
+        m = measure([REPRO, "run", "--outputs", str(outs), "--", *LOUD], cwd=proj, env=repro_env)
         in_capture.append(float(str(run_metadata(outs)["duration_seconds"])))
         if m.rc != 0:
             raise RuntimeError(f"the loud run failed: {m}")
+        return m
+
+    def nomask_run() -> Measurement:
+        cmd = [REPRO, "run", "--no-mask", "--outputs", str(outs_nm), "--", *LOUD]
+        m = measure(cmd, cwd=proj, env=repro_env)
+        shutil.rmtree(outs_nm, ignore_errors=True)
+        if m.rc != 0:
+            raise RuntimeError(f"the loud --no-mask run failed: {m}")
         return m
 
     got = alternate(
@@ -108,6 +148,7 @@ def run(tmp: Path, sz: Sizes) -> Loud:
                 ["sh", "-c", tee_cmd, PY, str(tee_a), str(tee_b)], cwd=proj, env=env
             ),
             "repro run": repro_run,
+            "repro run --no-mask": nomask_run,
         },
         sz.reps,
         "loud",
@@ -127,4 +168,5 @@ def run(tmp: Path, sz: Sizes) -> Loud:
         sorted(in_capture)[len(in_capture) // 2],
         run_dir,
         payload,
+        got["repro run --no-mask"],
     )

@@ -3,10 +3,10 @@
 One loop takes fixed-size chunks from both pipes (a `platforms.PipeReader`:
 `selectors` on POSIX, a reader thread per pipe on Windows or with
 REPRO_CAPTURE=portable) and writes each at once to its own log, to the combined
-log and to the terminal. Memory stays constant whatever the child prints,
-neither pipe can stay full and block the child (a trickle of output is gathered
-for up to COALESCE_SECONDS between reads), and bytes are kept exactly (nothing
-is decoded).
+log and to the terminal (the logs get it masked, line by line: `_Sinks`). Memory
+stays constant whatever the child prints, neither pipe can stay full and block
+the child (a trickle of output is gathered for up to COALESCE_SECONDS between
+reads), and bytes are kept exactly (nothing is decoded).
 
 The child heads its own process group (`platforms.start_child`), so a terminal
 Ctrl-C reaches only repro; repro then stops the group in order (POSIX: SIGINT,
@@ -145,8 +145,12 @@ def _sigint_to_flag(flag: _StopRequest) -> Iterator[None]:
 class _Sinks:
     """Where each chunk goes: its own log, the combined log, the terminal.
 
-    The files get the chunk masked (repro.mask: each file's masker holds back the
-    tail that may be the start of a secret); the terminal gets it at once, as is.
+    The files get the chunk masked (repro.mask): each stream's masker holds back
+    the line in progress, which may be the start of a secret, and what it releases
+    goes to both the stream's log and the combined log. Each byte is masked once,
+    and a secret split by the other stream's output in between is masked whole in
+    the combined log too; the cost is that the combined log interleaves the two
+    streams by lines (docs/safety.md). The terminal gets each chunk at once, as is.
     """
 
     def __init__(
@@ -162,21 +166,25 @@ class _Sinks:
             "stderr": open(logs / "stderr.log", "wb", buffering=0),  # noqa: SIM115
             "combined": open(logs / "pytest_output.txt", "wb", buffering=0),  # noqa: SIM115
         }
-        rels = {"stdout": "stdout.log", "stderr": "stderr.log", "combined": "pytest_output.txt"}
-        self.maskers = {
-            k: masking.stream(f"logs/{rel}") if masking is not None else None
-            for k, rel in rels.items()
-        }
+        self.maskers = (
+            masking.streams(
+                {"stdout": "logs/stdout.log", "stderr": "logs/stderr.log"},
+                combined="logs/pytest_output.txt",
+            )
+            if masking is not None
+            else {}
+        )
         self.echo: dict[str, IO[bytes] | None] = {"stdout": echo_out, "stderr": echo_err}
 
-    def _put(self, name: str, chunk: bytes) -> None:
-        sm = self.maskers[name]
-        self.files[name].write(sm.feed(chunk) if sm is not None else chunk)
+    def _put(self, name: str, data: bytes) -> None:
+        if data:
+            self.files[name].write(data)
+            self.files["combined"].write(data)
 
     def write(self, name: str, chunk: bytes) -> None:
+        sm = self.maskers.get(name)
         try:
-            self._put(name, chunk)
-            self._put("combined", chunk)
+            self._put(name, sm.feed(chunk) if sm is not None else chunk)
         except OSError as exc:
             raise EnvironmentProblem(
                 f"cannot write the test logs: {exc.strerror}",
@@ -192,11 +200,10 @@ class _Sinks:
                 self.echo[name] = None
 
     def close(self) -> None:
-        for name, fh in self.files.items():
-            sm = self.maskers[name]
+        for name, sm in self.maskers.items():
             with contextlib.suppress(OSError):  # a full disk was reported by write()
-                if sm is not None:
-                    fh.write(sm.flush())
+                self._put(name, sm.flush())
+        for fh in self.files.values():
             fh.close()
 
 

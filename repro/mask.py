@@ -5,6 +5,7 @@ Three sources of secrets, one fixed mask (`MASK`):
    credential (`redact.name_looks_secret`), as raw bytes and as JSON escapes it
    (the results stream is JSON);
  - the password of every `user:password@` in a URL found in the environment;
+   both also where pytest shows them cut short with "..." (`_elided`);
  - well-known token shapes (`RULES`), anywhere. The shapes are detect-secrets'
    plugin regexes (1.5.0; module named in each rule's `source`), rewritten for
    bytes and given an upper bound so that a stream can be masked with a finite
@@ -15,14 +16,17 @@ would otherwise mask every "1"), nor values that are the absolute path of an
 existing file or folder (a location, not a secret). Token shapes have their own
 fixed minimum lengths.
 
-Streaming: `StreamMasker.feed` keeps back the last `carry` bytes (the longest
-possible secret) until the next chunk, so a secret split across two reads is
-still masked; `flush` releases the tail at the end. Masking never decodes:
-non-UTF-8 output is masked byte for byte like any other.
+Streaming: `StreamMasker.feed` keeps back the line in progress (at most `carry`
+bytes, the longest possible secret) until the next chunk, so a secret split
+across two reads is still masked; `flush` releases the tail at the end. Capture
+writes what each stream's masker releases to both that stream's log and the
+combined log (`RunMasking.streams`): each byte is masked once. Masking never
+decodes: non-UTF-8 output is masked byte for byte like any other.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import os
@@ -34,6 +38,11 @@ from typing import Any
 
 MASK = b"[MASKED]"
 MIN_LENGTH = 8
+# pytest shows a long value cut short: `'s3cretval...ef0123'` (saferepr in an assertion's
+# explanation), `AssertionError: s3cretvalue-abc...` (the short summary). A secret of the
+# environment is also masked in such an elided form once this many of its first bytes
+# lead to the "...": the literal alone missed it, leaving most of the secret in place.
+ELIDED = b"..."
 KEY_BODY = 6144  # bytes of a PEM body masked after its BEGIN line (RSA-4096 is ~3.3 KB)
 
 
@@ -80,8 +89,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "slack-webhook",
+        # The secret part is 24 characters (Slack's docs); from 20, as for tokens.
         rb"https://hooks\.slack\.com/services/T[A-Za-z0-9_]{1,32}/B[A-Za-z0-9_]{1,32}"
-        rb"/[A-Za-z0-9_]{1,64}",
+        rb"/[A-Za-z0-9_]{20,64}",
         "detect_secrets/plugins/slack.py",
     ),
     Rule(
@@ -133,31 +143,70 @@ RULES: tuple[Rule, ...] = (
         "RFC 3986 userinfo, as repro.redact.strip_url_credentials",
     ),
 )
-# Every match of these rules is (or holds) a run of at least MIN_RUN bytes of
-# [A-Za-z0-9_-]: they are searched only around such runs (see `_windows`). The
-# others have no such run (URLs, PEM lines, short Slack tokens) and search everything.
-WIDE = frozenset({"slack-webhook", "private-key", "url-credentials"})
+# Every match of a rule but private-key and url-credentials is (or holds) a run of
+# at least MIN_RUN bytes of [A-Za-z0-9_-]: those rules are searched only around such
+# runs (see `_windows`); the two are searched only where their anchor occurs.
+_USERINFO_MAX = 2 + 128 + 1 + 256 + 1  # the longest url-credentials match, '@' last
 MIN_RUN = 20
-_BEFORE, _AFTER = 32, 64  # bytes around a run that a token's other parts may take
-_CLASS = bytes(
-    0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_-") else 0x20 for b in range(256)
-)
+# Bytes around a run that a token's other parts may take: a webhook's URL before its
+# secret part (33 + 33 + 35), a short JWT's header and payload before its signature.
+_BEFORE, _AFTER = 112, 64
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_CLASS = bytes(0x61 if b in _TOKEN_BYTES else 0x20 for b in range(256))
 _RUN = b"a" * MIN_RUN
 # More windows than one per this many bytes: searching everything is cheaper.
 _DENSE = 2048
+# More '@' than this in one search: url-credentials searches everything.
+_AT_DENSE = 64
+# Bytes from rarest to most common in test output (roughly): a needle is looked for
+# only when its rarest byte is there, which memchr answers at ~50 GB/s.
+_COMMONNESS = (
+    b'@#$%^&*~|`!?;+\\{}[]<>"QZXJKVYWUBGFPHMLRDCONITSAE'
+    b"qzxjkvywbgfpmuclhdrsnioate9876543210'(),.:=/_- \t\r\n"
+)
 
 
-def _windows(data: bytes, lo: int) -> list[tuple[int, int]] | None:
-    """Stretches of `data[lo:]` around each run of MIN_RUN token bytes, merged; None
+def _rarest(needle: bytes) -> bytes:
+    """The byte of `needle` least likely to occur in test output (unlisted: rarest)."""
+    return bytes([min(set(needle), key=lambda b: _COMMONNESS.find(bytes([b])))])
+
+
+# A literal every match of each rule holds: a rule is searched only where the rarest
+# byte of it occurs (when runs are dense, a shape's regex would read every byte).
+NEEDS = {
+    "aws-access-key-id": b"A",
+    "github-token": b"gh",
+    "github-fine-grained-token": b"github_pat_",
+    "gitlab-token": b"gl",
+    "gitlab-runner-token": b"GR1348941",
+    "slack-token": b"xox",
+    "slack-webhook": b"hooks.slack.com/services/T",
+    "pypi-token": b"pypi-AgE",
+    "npm-token": b"npm_",
+    "stripe-key": b"k_live_",
+    "sendgrid-key": b"SG.",
+    "openai-key": b"T3BlbkFJ",
+    "jwt": b".eyJ",
+    "private-key": b"PRIVATE KEY",
+    "putty-key": b"PuTTY-User-Key-File-",
+    "url-credentials": b"@",
+}
+_GATE = {name: _rarest(needs) for name, needs in NEEDS.items()}
+_ANCHORED = frozenset({"private-key", "url-credentials"})  # hold no run of MIN_RUN
+
+
+def _windows(data: bytes) -> list[tuple[int, int]] | None:
+    """Stretches of `data` around each run of MIN_RUN token bytes, merged; None
     when there are so many that searching the whole of it is cheaper."""
     marks = data.translate(_CLASS)  # C speed: token bytes become "a", others " "
     out: list[tuple[int, int]] = []
-    limit = (len(data) - lo) // _DENSE + 1
-    pos = marks.find(_RUN, lo)
+    n = len(data)
+    limit = n // _DENSE + 1
+    pos = marks.find(_RUN)
     while pos >= 0:
         end = marks.find(b" ", pos + MIN_RUN)
-        end = len(data) if end < 0 else end
-        a, b = max(lo, pos - _BEFORE), min(len(data), end + _AFTER)
+        end = n if end < 0 else end
+        a, b = max(0, pos - _BEFORE), min(n, end + _AFTER)
         if out and a <= out[-1][1]:
             out[-1] = (out[-1][0], b)
         else:
@@ -166,6 +215,22 @@ def _windows(data: bytes, lo: int) -> list[tuple[int, int]] | None:
                 return None
         pos = marks.find(_RUN, end)
     return out
+
+
+def _widen(wins: list[tuple[int, int]], margin: int, n: int) -> list[tuple[int, int]]:
+    """`wins` each widened by `margin` on both sides, merged (no match found twice)."""
+    out: list[tuple[int, int]] = []
+    for a, b in wins:
+        a, b = max(0, a - margin), min(n, b + margin)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _longest_run(data: bytes) -> int:
+    return max(map(len, data.translate(_CLASS).split()), default=0)
 
 
 # The longest match any rule can produce, rounded up.
@@ -208,67 +273,224 @@ def env_secrets(environ: Mapping[str, str]) -> dict[bytes, str]:
     return out
 
 
+Match = tuple[int, int, str]  # start, end, rule (a literal's rule is "env:<NAME>")
+
+
+def _finditer(rx: re.Pattern[bytes], data: bytes, a: int, b: int, name: str) -> list[Match]:
+    """Every match of `rx` found inside data[a:b], each taken to its full extent."""
+    out = []
+    m = rx.search(data, a, b)
+    while m is not None:
+        full = rx.match(data, m.start()) or m  # it may reach past b
+        out.append((full.start(), full.end(), name))
+        m = rx.search(data, max(full.end(), m.start() + 1), b)
+    return out
+
+
 @dataclass(frozen=True)
 class Masker:
     """The compiled rules of one run. Immutable; `StreamMasker` holds per-file state.
 
-    Python's `re` runs one alternation of every rule at ~10 MB/s, because it
-    tries every branch at every byte; each rule alone starts with a literal or a
-    small set of bytes that `re` skips to quickly, so each literal is replaced with
-    `bytes.replace` and each rule runs as its own regex (docs/safety.md has the
-    measurements).
+    Finding costs about one pass of C-speed scans over the bytes, whatever the
+    number of rules: `bytes.translate` and `bytes.find` locate the runs of token
+    bytes that all shapes but two need, and only the windows around them are
+    searched with those shapes' regexes (log-like output has none); the other two
+    are searched only where their anchor occurs; each literal of the environment is
+    looked for inside the windows when it holds such a run, else with `bytes.find`
+    once its rarest byte is seen (memchr). Python's `re` would try every branch of
+    one alternation at every byte (~10 MB/s), and one regex per rule over
+    everything costs a pass per rule (docs/safety.md has the measurements).
+    Matches are found on the original bytes and the union of their spans is
+    masked, so one scan decides both what a stream may release and how to mask it.
     """
 
     literals: tuple[tuple[bytes, str], ...]  # longest first
     rules: tuple[tuple[Rule, re.Pattern[bytes]], ...]
     carry: int
     multiline: bool  # a secret of the environment holds a newline
+    # How each literal is looked for: (literal, rule, window margin or -1, rarest byte)
+    _plan: tuple[tuple[bytes, str, int, bytes], ...] = field(init=False, repr=False)
 
-    def tokens(self, data: bytes, lo: int = 0) -> list[tuple[int, int, str]]:
+    def __post_init__(self) -> None:
+        plan = []
+        for lit, name in self.literals:
+            margin = len(lit) if _longest_run(lit) >= MIN_RUN else -1
+            plan.append((lit, name, margin, _rarest(lit)))
+        object.__setattr__(self, "_plan", tuple(plan))
+
+    def tokens(self, data: bytes, lo: int = 0) -> list[Match]:
         """(start, end, rule) of every token-shape match starting at or after `lo`,
         overlapping matches included, sorted."""
-        out = []
-        wins = _windows(data, lo)
+        view = data[lo:] if lo else data
+        found = self._tokens(view, _windows(view))
+        return sorted((a + lo, b + lo, n) for a, b, n in found) if lo else sorted(found)
+
+    def _tokens(self, data: bytes, wins: list[tuple[int, int]] | None) -> list[Match]:
+        out: list[Match] = []
+        spans = wins if wins is not None else [(0, len(data))]
         for rule, rx in self.rules:
-            if rule.name in WIDE or wins is None:
-                out += [(m.start(), m.end(), rule.name) for m in rx.finditer(data, lo)]
+            name = rule.name
+            if not spans and name not in _ANCHORED:  # no run: no match of this rule
                 continue
-            for a, b in wins:
-                m = rx.search(data, a, b)
-                while m is not None:
-                    # Found inside the window; its full extent may reach past it.
-                    full = rx.match(data, m.start()) or m
-                    out.append((full.start(), full.end(), rule.name))
-                    m = rx.search(data, max(full.end(), m.start() + 1), b)
-        return sorted(out)
+            if _GATE[name] not in data:  # memchr
+                continue
+            if name == "url-credentials":
+                out += _around_at(rx, data, name)
+            elif name == "private-key":
+                if NEEDS[name] in data:
+                    out += [(m.start(), m.end(), name) for m in rx.finditer(data)]
+            else:
+                for a, b in spans:
+                    out += _finditer(rx, data, a, b, name)
+        return out
+
+    def matches(self, data: bytes) -> list[Match]:
+        """Every literal and token-shape match in `data`, sorted by start."""
+        wins = _windows(data)
+        found = self._tokens(data, wins)
+        n = len(data)
+        for lit, name, margin, rare in self._plan:
+            if margin >= 0 and wins is not None:
+                spans = _widen(wins, margin, n)
+            elif rare in data and lit in data:
+                spans = [(0, n)]
+            else:
+                continue
+            size = len(lit)
+            for a, b in spans:
+                i = data.find(lit, a, b)
+                while i >= 0:
+                    found.append((i, i + size, name))
+                    i = data.find(lit, i + size, b)
+        if self.literals and ELIDED in data:
+            found += self._elided(data)
+        found.sort()
+        return found
 
     def mask(self, data: bytes, counts: Counter[str]) -> bytes:
-        for lit, name in self.literals:
-            if lit in data:
-                counts[name] += data.count(lit)
-                data = data.replace(lit, MASK)
-        parts, at = [], 0
-        for start, end, name in self.tokens(data):
-            if start < at:  # overlaps a match already masked
-                continue
-            parts += [data[at:start], MASK]
-            counts[name] += 1
-            at = end
-        if not parts:
-            return data
-        parts.append(data[at:])
-        return b"".join(parts)
+        return _apply(data, self.matches(data), counts)
 
-    def spans(self, data: bytes, pos: int) -> list[tuple[int, int]]:
-        """Every possible match that ends after `pos`, as (start, end)."""
-        out = []
-        for lit, _ in self.literals:
-            i = data.find(lit, max(0, pos - len(lit)))
-            while i >= 0:
-                out.append((i, i + len(lit)))
-                i = data.find(lit, i + 1)
-        out += [(a, b) for a, b, _ in self.tokens(data, max(0, pos - self.carry))]
-        return sorted(out)
+    def _elided(self, data: bytes) -> list[Match]:
+        """Secrets shown cut short: looked for only in the stretch before each "..."
+        that a secret could fill (test output has few), or everywhere when they are many."""
+        longest, n = len(self.literals[0][0]), len(data)
+        spans: list[tuple[int, int]] = []
+        seen, limit = 0, n // _DENSE + 1
+        p = data.find(ELIDED)
+        while p >= 0:
+            seen += 1
+            if seen > limit:
+                spans = [(0, n)]
+                break
+            a, b = max(0, p - longest), min(n, p + len(ELIDED) + longest)
+            if spans and a <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], b)
+            else:
+                spans.append((a, b))
+            p = data.find(ELIDED, p + len(ELIDED))
+        out: list[Match] = []
+        for lit, name in self.literals:
+            if len(lit) > MIN_LENGTH:
+                for a, b in spans:
+                    out += _elided(data, lit, name, a, b)
+        return out
+
+
+def _elided(data: bytes, lit: bytes, name: str, a: int, b: int) -> list[Match]:
+    """`lit` shown cut short in data[a:b]: "..." between a proper prefix of it and a
+    proper suffix (pytest's saferepr keeps both ends; its short summary only the start),
+    either of them at least MIN_LENGTH bytes, the other as long as it matches."""
+    out: list[Match] = []
+    size, n, dots = len(lit), len(data), len(ELIDED)
+    head = lit[:MIN_LENGTH]
+    i = data.find(head, a, b)
+    while i >= 0:  # the start, then "...", then any end of it
+        k = MIN_LENGTH
+        while k < size and i + k < n and data[i + k] == lit[k]:
+            k += 1
+        end = i + k
+        if k < size and data.startswith(ELIDED, end):  # the whole literal is masked as such
+            end += dots
+            tail = min(size - 1, n - end)
+            while tail and data[end : end + tail] != lit[size - tail :]:
+                tail -= 1
+            out.append((i, end + tail, name))
+        i = data.find(head, i + 1, b)
+    foot = lit[-MIN_LENGTH:]
+    j = data.find(foot, a, b)
+    while j >= 0:  # the end, after "..." and a start of it too short to be found above
+        k = MIN_LENGTH
+        while k < size and j + MIN_LENGTH - k > 0 and data[j + MIN_LENGTH - k - 1] == lit[-k - 1]:
+            k += 1
+        start = j + MIN_LENGTH - k
+        if k < size and start >= dots and data[start - dots : start] == ELIDED:
+            start -= dots
+            lead = min(size - 1, start)
+            while lead and data[start - lead : start] != lit[:lead]:
+                lead -= 1
+            out.append((start - lead, j + MIN_LENGTH, name))
+        j = data.find(foot, j + 1, b)
+    return out
+
+
+def _around_at(rx: re.Pattern[bytes], data: bytes, name: str) -> list[Match]:
+    """url-credentials ends at an '@' (found at memchr speed): search just before each."""
+    ats: list[int] = []
+    i = data.find(b"@")
+    while i >= 0:
+        if len(ats) == _AT_DENSE:
+            return [(m.start(), m.end(), name) for m in rx.finditer(data)]
+        ats.append(i)
+        i = data.find(b"@", i + 1)
+    out: list[Match] = []
+    done = 0
+    for at in ats:
+        found = _finditer(rx, data, max(done, at - _USERINFO_MAX), at + 1, name)
+        if found:
+            out += found
+            done = found[-1][1]
+    return out
+
+
+def _apply(data: bytes, found: list[Match], counts: Counter[str]) -> bytes:
+    """`data` with the union of the spans of `found` (sorted by start) masked.
+
+    Counted as when literals were replaced before shapes were searched: each
+    occurrence of a literal unless inside a longer one; a token-shape match unless
+    it lies inside a literal (a GITHUB_TOKEN value counts as `env:GITHUB_TOKEN`
+    only) or overlaps a token-shape match already counted.
+    """
+    if not found:
+        return data
+    lit_starts: list[int] = []
+    lit_ends: list[int] = []
+    for s, e, name in sorted((s, -e, n) for s, e, n in found if n.startswith("env:")):
+        e = -e
+        if lit_ends and e <= lit_ends[-1]:  # inside the one counted before
+            continue
+        counts[name] += 1
+        lit_starts.append(s)
+        lit_ends.append(e)
+    tok_end = 0
+    merged: list[list[int]] = []
+    for s, e, name in found:
+        if merged and s < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+        if name.startswith("env:") or s < tok_end:
+            continue
+        k = bisect.bisect_right(lit_starts, s) - 1
+        if k >= 0 and e <= lit_ends[k]:
+            continue
+        counts[name] += 1
+        tok_end = e
+    parts, at = [], 0
+    for s, e in merged:
+        parts += [data[at:s], MASK]
+        at = e
+    parts.append(data[at:])
+    return b"".join(parts)
 
 
 def build(environ: Mapping[str, str] | None = None) -> Masker:
@@ -277,50 +499,84 @@ def build(environ: Mapping[str, str] | None = None) -> Masker:
     return Masker(
         literals=tuple(sorted(literals.items(), key=lambda kv: -len(kv[0]))),
         rules=_shapes(),
-        carry=max([RULES_MAX, *map(len, literals)]),
+        # An elided form is at most a secret's length twice, plus the dots.
+        carry=max([RULES_MAX, *(2 * len(lit) + len(ELIDED) for lit in literals)]),
         multiline=any(b"\n" in lit for lit in literals),
     )
 
 
-class StreamMasker:
-    """Masks one output stream chunk by chunk, holding back at most `carry` bytes."""
+def _settle(found: list[Match], cut: int, n: int) -> int:
+    """Where a stream of `n` bytes may be cut near `cut` without cutting a match.
 
-    def __init__(self, masker: Masker) -> None:
+    A match that may go on in the next chunk (it ends within _SLACK of the end) is
+    held back whole; a complete one across the cut is released whole; anything else
+    across the cut moves the cut back to its start.
+    """
+    hold = min([s for s, e, _ in found if e + _SLACK >= n], default=n)
+    cut = min(cut, hold)
+    for s, e, _ in found:  # sorted by start: the cut only moves forward here
+        if s >= cut:
+            break
+        if cut < e <= hold:
+            cut = e
+    moved = True
+    while moved:
+        moved = False
+        for s, e, _ in found:
+            if s < cut < e:
+                cut, moved = s, True
+    return cut
+
+
+class StreamMasker:
+    """Masks one output stream chunk by chunk, holding back at most `carry` bytes.
+
+    `also` is a second tally the counts go to as well: the combined log, which is
+    written with the bytes this masker releases.
+    """
+
+    def __init__(self, masker: Masker, also: Counter[str] | None = None) -> None:
         self.masker = masker
         self.counts: Counter[str] = Counter()
+        self.also = also
         self._tail = b""
 
     @property
     def pending(self) -> int:
         return len(self._tail)
 
+    def _release(self, out: bytes, found: list[Match]) -> bytes:
+        if not found:
+            return out
+        got: Counter[str] = Counter()
+        out = _apply(out, found, got)
+        self.counts.update(got)
+        if self.also is not None:
+            self.also.update(got)
+        return out
+
     def feed(self, chunk: bytes) -> bytes:
         buf = self._tail + chunk if self._tail else chunk
-        carry = self.masker.carry
-        if len(buf) <= carry and b"\n" not in buf:
+        n, carry = len(buf), self.masker.carry
+        if n <= carry and b"\n" not in buf:
             self._tail = buf
             return b""
         # Hold back the line in progress (no token spans lines; a PEM block in progress
-        # is a match reaching the end, held back below), or `carry` bytes when a line is
-        # that long or a secret of the environment spans lines: the file lags the
-        # stream by little, and a SIGKILL loses at most the unfinished line.
-        nl = buf.rfind(b"\n", max(0, len(buf) - carry))
-        cut = len(buf) - carry if nl < 0 or self.masker.multiline else nl + 1
-        cut = max(cut, 0)
-        for start, end in self.masker.spans(buf, cut):
-            if end + _SLACK >= len(buf):  # it may go on in the next chunk: hold it back whole
-                cut = min(cut, start)
-                break
-            if start < cut < end:  # straddles the cut: emit it masked
-                cut = end
-            if start >= cut:
-                break
+        # is a match reaching the end, held back by _settle), or `carry` bytes when a
+        # line is that long or a secret of the environment spans lines: the file lags
+        # the stream by little, and a SIGKILL loses at most the unfinished line.
+        nl = buf.rfind(b"\n", max(0, n - carry))
+        cut = max(n - carry if nl < 0 or self.masker.multiline else nl + 1, 0)
+        found = self.masker.matches(buf)  # the one scan: the tail is searched again next time
+        cut = _settle(found, cut, n)
         out, self._tail = buf[:cut], buf[cut:]
-        return self.masker.mask(out, self.counts) if out else b""
+        if not out:
+            return b""
+        return self._release(out, [m for m in found if m[1] <= cut])
 
     def flush(self) -> bytes:
         out, self._tail = self._tail, b""
-        return self.masker.mask(out, self.counts) if out else b""
+        return self._release(out, self.masker.matches(out)) if out else b""
 
 
 @dataclass
@@ -336,6 +592,19 @@ class RunMasking:
         sm = StreamMasker(self.masker)
         self.counts[rel] = sm.counts
         return sm
+
+    def streams(self, rels: Mapping[str, str], combined: str) -> dict[str, StreamMasker]:
+        """A masker per stream (key -> file) whose released bytes also make up the
+        file `combined`: its counts are theirs added up, since it holds those bytes."""
+        if self.masker is None:
+            return {}
+        both = self.counts[combined] = Counter()
+        out = {}
+        for key, rel in rels.items():
+            sm = StreamMasker(self.masker, also=both)
+            self.counts[rel] = sm.counts
+            out[key] = sm
+        return out
 
     def data(self, rel: str, data: bytes) -> bytes:
         if self.masker is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,33 @@ def strip_split(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Options that only deselect collected tests: shards may differ in them (`-k`/`-m` shards),
+# since the full collection they select from is checked to be the same.
+_DESELECT = ("-k", "-m", "--deselect")
+
+
+def strip_selection(args: Sequence[str]) -> tuple[str, ...]:
+    """`args` without the options that deselect collected tests (`-k`, `-m`, `--deselect`)."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _DESELECT:
+            skip = True
+        elif not arg.startswith(("-k", "-m", "--deselect=")):
+            out.append(arg)
+    return tuple(out)
+
+
+def unsplit_args(shards: Sequence[Shard]) -> tuple[str, ...]:
+    """The pytest arguments of the whole suite: the shards' own without pytest-split's, and
+    without their deselection when they differ in it (the merge covers the collection)."""
+    each = {strip_split(s.meta.pytest_args) for s in shards}
+    first = strip_split(shards[0].meta.pytest_args)
+    return first if len(each) == 1 else strip_selection(first)
+
+
 # --- do they belong together? ----------------------------------------------------------------
 
 
@@ -259,6 +287,14 @@ def _pytest(s: Shard) -> str:
     return f"pytest {s.meta.pytest_version}"
 
 
+def _args(s: Shard) -> tuple[str, ...]:
+    return strip_selection(strip_split(s.meta.pytest_args))
+
+
+def _args_label(s: Shard) -> str:
+    return f"pytest arguments {shlex.join(_args(s))!r}"
+
+
 def _collection(s: Shard) -> str:
     errors = sorted(e.id for e in s.meta.collect_errors)
     extra = f" and collection errors in {', '.join(errors)}" if errors else ""
@@ -272,6 +308,7 @@ _SAME: tuple[tuple[str, Callable[[Shard], object], Callable[[Shard], str]], ...]
     ("platform", _platform, _platform),
     ("pytest", _pytest, _pytest),
     ("collection", _collection, _collection),
+    ("pytest arguments", _args, _args_label),
 )
 
 

@@ -30,7 +30,7 @@ from repro.bundle import PackResult, pack_to
 from repro.errors import EnvironmentProblem
 from repro.fsutil import sha256_file, write_bytes, write_json
 from repro.junit import JUnitWriter
-from repro.merge import SESSION_EVENTS, Plan, Shard, strip_split
+from repro.merge import SESSION_EVENTS, Plan, Shard, unsplit_args
 from repro.model import Status
 from repro.progress import Reporter, silent
 
@@ -343,7 +343,7 @@ def _metadata(
         {
             "run_id": run_id,
             "repro_argv": ["repro", "merge", *(s.bundle.path.name for s in p.shards)],
-            "argv": [*args[:own], *strip_split(first.meta.pytest_args)],
+            "argv": [*args[:own], *unsplit_args(p.shards)],
             "options": {},
             "started": started,
             "ended": ended,

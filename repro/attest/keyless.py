@@ -95,7 +95,9 @@ def require() -> None:
         ) from exc
 
 
-def trust_config(instance: Instance) -> ClientTrustConfig:
+def trust_config(instance: Instance, *, signing: bool = False) -> ClientTrustConfig:
+    """The instance's trust config. `signing`: for `repro sign/bundle --sigstore`, which
+    need the network whatever the root (Fulcio, Rekor) and have no --sigstore-offline."""
     require()
     from sigstore.errors import Error
     from sigstore.models import ClientTrustConfig
@@ -111,14 +113,27 @@ def trust_config(instance: Instance) -> ClientTrustConfig:
                 f"{path} is not a Sigstore client trust config: {_line(exc)}",
                 hint="the JSON `sigstore --trust-config` takes",
             ) from exc
+    import logging
+
+    # Offline was asked for: sigstore-python's warning that it is would be a stray line
+    # on stderr, outside repro's own.
+    tuf_log = logging.getLogger("sigstore._internal.tuf")
+    level = tuf_log.level
+    if instance.offline:
+        tuf_log.setLevel(logging.ERROR)
     try:
         return ClientTrustConfig.production(offline=instance.offline)
     except Exception as exc:  # TUF, HTTP and file errors alike: the root of trust is missing
         raise EnvironmentProblem(
             f"cannot load Sigstore's trusted root: {_line(exc)}",
-            hint="it is refreshed over the network; --sigstore-offline uses the one "
+            hint="keyless signing needs the network: Sigstore's TUF repository, Fulcio and "
+            "Rekor; without it, sign with a key: repro sign --key, repro bundle --sign"
+            if signing
+            else "it is refreshed over the network; --sigstore-offline uses the one "
             "sigstore-python ships",
         ) from exc
+    finally:
+        tuf_log.setLevel(level)
 
 
 def _line(exc: BaseException) -> str:

@@ -118,12 +118,14 @@ def opts_verify_sigstore(fn: F) -> F:
     return fn
 
 
-def keyless_config(trust_config: Path | None, *, offline: bool = False) -> Any:
+def keyless_config(
+    trust_config: Path | None, *, offline: bool = False, signing: bool = False
+) -> Any:
     """The Sigstore instance's trust config, loaded before anything is signed or run (a
     missing extra or a bad file fails first, in one line)."""
     from repro.attest import keyless
 
-    return keyless.trust_config(keyless.Instance(trust_config, offline))
+    return keyless.trust_config(keyless.Instance(trust_config, offline), signing=signing)
 
 
 def keyless_sign(bundle: Path, config: Any) -> Any:
@@ -171,6 +173,8 @@ def load_keyless(
 
 
 def load_verifiers(keys: tuple[Path, ...], allowed_signers: Path | None) -> list[Any]:
+    if not keys and allowed_signers is None:
+        return []  # and `cryptography` stays unimported
     from repro.attest import keys as keymod
 
     verifiers = [keymod.load_verifier(k) for k in keys]

@@ -82,7 +82,7 @@ def bundle(
         raise UsageError("--sigstore-trust-config needs --sigstore")
     # The extra and the trust config are checked now; the identity token is asked for after
     # the run, since tokens live minutes and a suite may run longer.
-    keyless = keyless_config(sigstore_trust_config) if sigstore else None
+    keyless = keyless_config(sigstore_trust_config, signing=True) if sigstore else None
     lock_path = None
     if not no_lock:
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.options import opt_json
+from repro.cli.options import opt_json, refuse_non_bundles
 
 
 @main.command(context_settings=CONTEXT)
@@ -38,6 +38,7 @@ def diff(a: Path, b: Path, as_json: bool) -> None:
     from repro.errors import EXIT_BAD
     from repro.reader import open_bundles
 
+    refuse_non_bundles(a, b)
     result = compare(*open_bundles(a, b))
     if as_json:
         emit_json(result.to_json())

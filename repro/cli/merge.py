@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
-from repro.cli.options import opt_json
+from repro.cli.options import opt_json, refuse_non_bundles
 from repro.cli.render import shown, verify_line
+from repro.errors import UsageError
 
 
 @main.command(context_settings=CONTEXT)
@@ -50,6 +51,11 @@ def merge(
     shards that leave tests of the collection unrun (unless --allow-partial). The
     merged bundle verifies like any bundle; `repro show` lists its shards.
 
+    Exits 0 when the merged bundle is written, whatever its tests' status (gate on
+    that with `repro verify --require-passed`), 1 when the shards are refused, 2 on a
+    usage error (a path that is no bundle, an -o that is one of the shards), 3 when
+    the output cannot be written.
+
     \b
     Example:
       repro merge shard-1.zip shard-2.zip shard-3.zip -o all.zip
@@ -59,9 +65,15 @@ def merge(
     from repro.cli.contract import abspath
     from repro.cli.progress import reporter
 
+    for shard in shards:  # reader's own message would offer a run folder, which is refused
+        if not shard.exists():
+            raise UsageError(f"no such shard: {shard}", hint="pass each shard's bundle .zip")
+    refuse_non_bundles(*shards)
+    folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
+    if not folder:
+        _not_a_shard(Path(out), shards)
     progress = reporter(quiet)
     plan = merging.plan(shards, allow_partial=allow_partial, progress=progress)
-    folder = os.path.isdir(out) or out.endswith((os.sep, "/"))
     res = mergewrite.write(
         plan,
         target=None if folder else Path(out),
@@ -82,7 +94,7 @@ def merge(
                 "digest": packed.digest,
                 "run_id": packed.run_id,
                 "status": res.status.value,
-                "exit_code": res.exit_code,
+                "pytest_exit_code": res.exit_code,
                 "counts": res.counts,
                 "partial": plan.partial,
                 "missing": {
@@ -110,3 +122,18 @@ def merge(
     say(f"repro: merged {len(plan.shards)} shards: {res.status.value}")
     click.echo(f"{shown(packed.path)}\n{packed.digest}")
     say(verify_line(packed.path, packed.digest), "note")
+
+
+def _not_a_shard(target: Path, shards: tuple[Path, ...]) -> None:
+    """Refuse an -o that is one of the shards: "replaced if it is there" would destroy
+    the evidence being merged (and leave a bundle whose name names another run)."""
+    for shard in shards:
+        try:
+            same = os.path.samefile(shard, target)
+        except OSError:  # either is not there: nothing to destroy
+            continue
+        if same:
+            raise UsageError(
+                f"-o {target} is the shard {shard}: merging would replace it",
+                hint="write the merged bundle elsewhere, e.g. -o merged/",
+            )

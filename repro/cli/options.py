@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -285,3 +286,39 @@ def run_options(kw: dict[str, Any], lock_path: Path | None) -> Any:
         echo_err=None if kw["quiet"] else err,
         options=effective_options(),
     )
+
+
+def refuse_non_bundles(*paths: Path) -> None:
+    """Refuse, as a usage error and before anything is read, what cannot be a bundle or a
+    run folder: a folder without run_stamp.json, a FIFO (it would block the first read), a
+    device (it never ends). Every command that takes a bundle refuses them alike; a path
+    that is not there is left to each command's own message."""
+    from repro.errors import UsageError
+
+    for p in paths:
+        if p.is_dir() and not (p / "run_stamp.json").is_file():
+            raise UsageError(
+                f"not a bundle or a run folder: {p}",
+                hint="pass the bundle's .zip file, or a folder under outputs/runs/",
+            )
+        if p.exists() and not (p.is_file() or p.is_dir()):
+            raise UsageError(f"not a regular file: {p}", hint="pass the bundle's .zip file")
+
+
+DIGEST_RE = re.compile(r"sha256:[0-9a-fA-F]{64}")
+
+
+def expect_digest(value: str | None) -> str | None:
+    """Exactly `sha256:` and 64 hex digits: a prefix would let a bundle be swapped for another
+    whose digest merely starts the same, so anything else is a usage error, not a verdict
+    (in every command that takes --expect)."""
+    from repro.errors import UsageError
+
+    if value is None:
+        return None
+    if not DIGEST_RE.fullmatch(value):
+        raise UsageError(
+            f"--expect {value!r:.80} is not sha256:<64 hex digits>",
+            hint="pass the whole digest you were given",
+        )
+    return value.lower()

@@ -61,6 +61,8 @@ def finished(res: Any, *, quiet: bool = False) -> None:
 
 def failures(results_jsonl: Path) -> list[str]:
     """`FAILED <test> - <short message>` for failed and errored tests, as pytest's summary."""
+    from repro.cli.style import safe
+
     out: dict[str, str] = {}
     try:
         fh = open(results_jsonl, "rb")  # noqa: SIM115
@@ -74,11 +76,15 @@ def failures(results_jsonl: Path) -> list[str]:
                 continue
             if not isinstance(ev, dict):
                 continue
+            # Ids and messages are the tests' text: shown escaped, as `repro show` shows
+            # them, never obeyed by the terminal (escapes, bidi overrides).
             if ev.get("ev") == "report" and ev.get("outcome") == "failed":
                 word = "FAILED" if ev.get("when") == "call" else "ERROR"
-                out.setdefault(str(ev.get("id")), f"{word} {ev.get('id')} - {_first(ev)}")
+                tid = str(ev.get("id"))
+                out.setdefault(tid, f"{word} {safe(tid)} - {safe(_first(ev))}")
             elif ev.get("ev") == "collect_error":
-                out.setdefault(str(ev.get("id")), f"ERROR collecting {ev.get('id')}")
+                tid = str(ev.get("id"))
+                out.setdefault(tid, f"ERROR collecting {safe(tid)}")
     lines = [line.rstrip(" -") for line in out.values()]
     if len(lines) > QUIET_FAILURES:
         extra = len(lines) - QUIET_FAILURES
@@ -101,7 +107,9 @@ def stderr_tail(path: Path) -> list[str]:
             text = fh.read().decode("utf-8", "replace")
     except OSError:
         return []
-    return [line for line in text.splitlines() if line.strip()][-QUIET_STDERR_LINES:]
+    from repro.cli.style import safe
+
+    return [safe(line) for line in text.splitlines() if line.strip()][-QUIET_STDERR_LINES:]
 
 
 def run_summary(res: Any) -> dict[str, Any]:

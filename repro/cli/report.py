@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main, say
-from repro.cli.options import opt_json
+from repro.cli.options import expect_digest, opt_json, refuse_non_bundles
 from repro.errors import EXIT_BAD
 
 
@@ -62,7 +62,8 @@ def report(
     from repro.report import write_report
 
     target = out if out is not None else Path(source.resolve().name.removesuffix(".zip") + ".html")
-    res = write_report(source, target, expect=expect, log_limit=log_limit)
+    refuse_non_bundles(source)
+    res = write_report(source, target, expect=expect_digest(expect), log_limit=log_limit)
     if as_json:
         emit_json(
             {

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from repro.cli.app import CONTEXT, emit_json, handle_errors, main
-from repro.cli.options import opt_json
+from repro.cli.options import expect_digest, opt_json, refuse_non_bundles
 from repro.errors import UsageError
 
 
@@ -65,7 +65,8 @@ def show(
     if every_test and (failed_only or test_id is not None):
         other = "--failed" if failed_only else "--test"
         raise UsageError(f"--all lists every test; it cannot be combined with {other}")
-    opened = open_bundle(bundle, expect=expect)
+    refuse_non_bundles(bundle)
+    opened = open_bundle(bundle, expect=expect_digest(expect))
     view = build(opened, every_test=every_test)
     style = for_stream()
     if test_id is not None:

@@ -47,7 +47,11 @@ def verdict_lines(view: ShowView, style: Style) -> list[str]:
 def _verdict(view: ShowView, style: Style) -> list[str]:
     v = view.verdict
     lines = verdict_lines(view, style)
-    lines += style.field("digest", v.digest or "none (a run folder is not packed)", "")
+    # A bundle too broken to have a digest (a truncated zip) is not a run folder.
+    none = "none (not computed: see the problems)"
+    if view.kind != "bundle":
+        none = "none (a run folder is not packed)"
+    lines += style.field("digest", v.digest or none, "")
     lines += style.field("bundle" if view.kind == "bundle" else "folder", view.path, "")
     for p in view.problems:
         lines += style.wrap(f"[{p.kind}] {p}", "  - ", "    ")

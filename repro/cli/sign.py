@@ -77,7 +77,7 @@ def sign(
     if sigstore_trust_config is not None and not sigstore:
         raise UsageError("--sigstore-trust-config needs --sigstore")
     # Both are loaded before anything is signed: a missing extra fails before a key is used.
-    config = keyless_config(sigstore_trust_config) if sigstore else None
+    config = keyless_config(sigstore_trust_config, signing=True) if sigstore else None
     signer = load_signer(key) if key is not None else None
     res = sign_bundle(bundle, signer) if signer is not None else None
     kres = keyless_sign(bundle, config) if config is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,8 @@ from repro.cli.attestation import (
     opts_verify_keys,
     opts_verify_sigstore,
 )
-from repro.cli.options import opt_json
+from repro.cli.options import expect_digest, opt_json, refuse_non_bundles
 from repro.errors import EXIT_BAD, EXIT_OK, UsageError
-
-DIGEST_RE = re.compile(r"sha256:[0-9a-fA-F]{64}")
-
-
-def _digest(value: str | None) -> str | None:
-    """Exactly `sha256:` and 64 hex digits: a prefix would let a bundle be swapped for another
-    whose digest merely starts the same, so anything else is a usage error, not a verdict."""
-    if value is None:
-        return None
-    if not DIGEST_RE.fullmatch(value):
-        raise UsageError(
-            f"--expect {value!r:.80} is not sha256:<64 hex digits>",
-            hint="pass the whole digest you were given",
-        )
-    return value.lower()
 
 
 @main.command(context_settings=CONTEXT)
@@ -117,7 +101,7 @@ def verify(
     from repro.cli.progress import reporter
     from repro.verdict import verdict
 
-    expect = _digest(expect)
+    expect = expect_digest(expect)
     from repro.verify import verify as do_verify
 
     if expect is not None and len(bundles) > 1:
@@ -126,15 +110,8 @@ def verify(
             hint="verify the bundle you were given the digest for on its own",
         )
     targets = bundles or (_newest_bundle(project or Path(".")),)
+    refuse_non_bundles(*targets)
     for b in targets:
-        if b.is_dir() and not (b / "run_stamp.json").is_file():
-            raise UsageError(
-                f"not a bundle or a run folder: {b}",
-                hint="pass the bundle's .zip file, or a folder under outputs/runs/",
-            )
-        if b.exists() and not (b.is_file() or b.is_dir()):
-            # A FIFO would block the first read, a device never ends: refused unread.
-            raise UsageError(f"not a regular file: {b}", hint="pass the bundle's .zip file")
         if not b.exists():
             raise UsageError(f"bundle not found: {b}", hint="check the path")
     verifiers = load_verifiers(keys, allowed_signers)
@@ -143,7 +120,10 @@ def verify(
     )
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
-    attests = [check(r.path, intact=r.ok, verifiers=verifiers, keyless=keyless) for r in reports]
+    attests = [
+        check(r.path, intact=r.ok, verifiers=verifiers, keyless=keyless, zip_sha256=r.zip_sha256)
+        for r in reports
+    ]
     verdicts = [verdict(r) for r in reports]
     bad = not all(r.ok and a.ok for r, a in zip(reports, attests, strict=True))
     if require_passed and not all(v.passed for v in verdicts):

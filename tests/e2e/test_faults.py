@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -208,8 +209,19 @@ def test_invalid_utf8_and_binary_output_kept_exactly(project, backend):
     run_dir = Path(proj, json.loads(res.stdout)["run_dir"])
     assert payload in (run_dir / "logs/stdout.log").read_bytes()
     assert payload[::-1] in (run_dir / "logs/stderr.log").read_bytes()
+    # The combined log holds the two streams' lines as masking released them: each
+    # stream's lines whole and in order, interleaved line by line (docs/safety.md).
     combined = (run_dir / "logs/pytest_output.txt").read_bytes()
-    assert payload in combined and payload[::-1] in combined
+    out, err = (
+        (run_dir / "logs/stdout.log").read_bytes(),
+        (run_dir / "logs/stderr.log").read_bytes(),
+    )
+
+    def lines(data: bytes) -> list[bytes]:
+        return re.findall(rb"[^\n]*\n|[^\n]+$", data)
+
+    assert sorted(lines(combined)) == sorted(lines(out) + lines(err))
+    assert [ln for ln in lines(combined) if ln in set(lines(out))] == lines(out)
 
 
 def test_large_output_on_both_streams_at_once_is_kept_whole(project, backend):

@@ -91,6 +91,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "k_math": _bundle(proj, "--no-lock", "--", "-k", "test_math"),
         "k_rest": _bundle(proj, "--no-lock", "--", "-k", "not test_math"),
         "k_overlap": _bundle(proj, "--no-lock", "--", "-k", "square or upper"),
+        "k_other_args": _bundle(proj, "--no-lock", "--", "-k", "not test_math", "-x"),
         # -k before the split: every group deselects the same tests, as the unsplit run.
         "k_unsplit": _bundle(proj, "--no-lock", "--", "-k", "not words"),
         "k_split": [
@@ -228,6 +229,21 @@ def test_shards_chosen_with_k_merge_too(made, cli, tmp_path):
     assert json.loads(res.stdout)["counts"] == _meta(made["unsplit"])["counts"]
     assert [s["group"] for s in json.loads(res.stdout)["shards"]] == [None, None]
     assert cli("verify", out).exit_code == 0
+
+    # The merge stands for the run without the shards' deselection: its recorded command
+    # (what `repro replay` runs) is the unsplit run's, whichever shard came first.
+    def users(bundle: Path) -> list[str]:
+        argv: list[str] = _meta(bundle)["argv"]
+        own = next(i for i, a in enumerate(argv) if a.startswith("--repro-results="))
+        return argv[own + 1 :]
+
+    assert users(made["k_math"]) == ["-k", "test_math"]
+    assert users(out) == users(made["unsplit"])
+
+
+def test_shards_run_with_other_arguments_are_refused(made, cli, tmp_path):
+    line = _refusal(cli, made["k_math"], made["k_other_args"], "-o", tmp_path / "x.zip")
+    assert "the shards differ in pytest arguments" in line and "-x" in line
 
 
 def test_shards_of_another_commit_or_lock_are_refused(made, cli, tmp_path):

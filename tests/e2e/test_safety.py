@@ -82,6 +82,38 @@ def test_suite_printing_tokens_yields_a_bundle_without_them(project):
     assert "warning" not in ok.stdout
 
 
+def test_token_split_by_stderr_output_is_masked_in_every_log(project):
+    """Half a token on stdout, a line on stderr, the other half on stdout, each read
+    on its own (the test sleeps in between): no log holds either half, and the
+    combined log's counts are those of the two streams."""
+    proj = project(
+        {
+            "tests/test_split.py": """
+            import os, sys, time
+
+            def test_split_by_stderr():
+                t = os.environ["GITHUB_TOKEN"]
+                sys.stdout.write("token " + t[:17]); sys.stdout.flush()
+                time.sleep(0.3)
+                sys.stderr.write("warning in between\\n"); sys.stderr.flush()
+                time.sleep(0.3)
+                sys.stdout.write(t[17:] + " end\\n"); sys.stdout.flush()
+        """
+        }
+    )
+    res = run_repro("run", "--json", "--", "-s", "-q", "-p", "no:cacheprovider", cwd=proj, env=ENV)
+    assert res.returncode == 0, res.stderr
+    run_dir = Path(proj, json.loads(res.stdout)["run_dir"])
+    for name in ("stdout.log", "stderr.log", "pytest_output.txt"):
+        data = (run_dir / "logs" / name).read_bytes()
+        assert GH[:17].encode() not in data and GH[17:].encode() not in data, name
+    combined = (run_dir / "logs/pytest_output.txt").read_bytes()
+    assert b"token [MASKED] end\n" in combined and b"warning in between\n" in combined
+    counts = json.loads((run_dir / "run_metadata.json").read_text())["masking"]["counts"]
+    assert counts["logs/stdout.log"]["env:GITHUB_TOKEN"] == 1
+    assert counts["logs/pytest_output.txt"] == counts["logs/stdout.log"]
+
+
 def test_no_mask_is_recorded_and_verify_warns(project):
     proj = project(PRINTING)
     res = run_repro("bundle", "--no-lock", "--no-mask", "--json", "--", "-s", cwd=proj, env=ENV)

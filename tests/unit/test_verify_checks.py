@@ -440,3 +440,31 @@ def test_drift_names_the_first_five_packages(valid: bytes, tmp_path: Path) -> No
     assert verify(h.save(forged, tmp_path)).warnings == (
         f"environment drifted from the lock in 7 package(s): {names}",
     )
+
+
+def test_verify_hashes_the_whole_zip_from_its_own_reads(valid_bundle: Path) -> None:
+    """The Statement check takes the zip's SHA-256 from verify instead of a second pass."""
+    import hashlib
+
+    assert verify(valid_bundle).zip_sha256 == hashlib.sha256(valid_bundle.read_bytes()).hexdigest()
+
+
+def test_the_whole_file_hash_holds_whatever_the_order_of_reads(tmp_path: Path) -> None:
+    import hashlib
+    import random
+
+    from repro.verify import _FileHash
+
+    data = random.Random(3).randbytes(300_000)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    rnd = random.Random(4)
+    with open(path, "rb") as fh:
+        whole = _FileHash(fh)
+        for _ in range(50):
+            pos, n = rnd.randrange(len(data)), rnd.randrange(1, 40_000)
+            whole.seek(pos)
+            assert whole.read(n) == data[pos : pos + n]
+            if rnd.random() < 0.2:
+                whole.fill(rnd.randrange(len(data)))
+        assert whole.hexdigest() == hashlib.sha256(data).hexdigest()
