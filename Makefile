@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/$(VBIN)
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro test lint format bench clean conformance-venvs
+.PHONY: install repro test lint format bench clean conformance-venvs mutation mutation-counts
 
 # pytest 7.4, 8.x and 9.x with the plugins real suites use, for tests/conformance:
 # filled here, at install time, so the tests never reach a package index.
@@ -54,6 +54,21 @@ lint: $(STAMP)
 
 test: $(STAMP) lint $(CONFORMANCE_STAMPS) $(WHEELHOUSE)/.filled
 	$(BIN)/python -m pytest -n auto
+
+# Mutation testing, one module at a time (docs/testing.md): `make mutation MODULE=status`.
+# Niced and on one worker by default: the machine is shared. The real runs the read-side
+# fixtures make are kept in .mutation-runs/ (keyed by the code's digest) and copied for
+# each mutant instead of being made again.
+MODULE ?= status
+MUTATION_CHILDREN ?= 1
+mutation: $(STAMP)
+	REPRO_TEST_RUN_CACHE=$(CURDIR)/.mutation-runs nice -n 10 $(BIN)/mutmut run \
+		--max-children $(MUTATION_CHILDREN) "repro.$(MODULE).*"
+	$(BIN)/mutmut results --all true > mutants/results-$(MODULE).txt || true
+
+# Per module: how many mutants ended in each state (killed, survived, timeout, not checked...).
+mutation-counts: $(STAMP)
+	@$(BIN)/mutmut results --all true | sed 's/^ *repro\.\([a-z_]*\)\.[^:]*: /\1 /' | sort | uniq -c
 
 format: $(STAMP)
 	$(BIN)/ruff format .

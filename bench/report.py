@@ -124,6 +124,10 @@ def render(
         fields["verify_imports"] = two_columns(
             ("package", "seconds"), results["fixed"].verify_imports
         )
+    if "open" in results:
+        fields["open_stages"] = two_columns(
+            ("stage", "CPU seconds"), results["open"].stages.items()
+        )
     if "pack" in results:
         fields["pack_stages"] = two_columns(("pass", "seconds"), results["pack"].stages.items())
     return _Filler().format(TEMPLATE.read_text(), **fields)

@@ -13,6 +13,8 @@ One module per benchmark, each returning a typed result with its table rows:
  bundle       4. a test printing ~1 GB under repro (loud.py); 5. `repro pack` of that run
                  against one SHA-256 pass, and the compression levels (pack.py);
                  6. `repro verify` of its bundles against inflate + SHA-256 (verify.py)
+ open         7. `repro diff` of two bundles of the big suite, and where opening one
+                 goes (diff.py)
 
 The harness (harness.py) runs every command in a fresh bench/measure.py process,
 alternates variants and reports medians; the programs the benchmarks run are files in
@@ -35,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: import `bench` from the checkout instead
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import attribution, capture, env, fixed, loud, pack, report, verify
+from bench import attribution, capture, diff, env, fixed, loud, pack, report, verify
 from bench.harness import FULL, ROOT, SMOKE, Row, Sizes, log, table
 
 Results = dict[str, Any]
@@ -66,11 +68,16 @@ def bench_bundle(tmp: Path, sz: Sizes, out: Results) -> None:
     out["verify"] = verify.run(sz, run.run_dir, deflated, stored)
 
 
+def bench_open(tmp: Path, sz: Sizes, out: Results) -> None:
+    out["open"] = diff.run(tmp, sz)
+
+
 BENCHES: dict[str, Callable[[Path, Sizes, Results], None]] = {
     "capture": bench_capture,
     "fixed": bench_fixed,
     "env": bench_env,
     "bundle": bench_bundle,
+    "open": bench_open,
 }
 COMMANDS = {
     "capture": capture.COMMANDS,
@@ -79,6 +86,7 @@ COMMANDS = {
     "loud": loud.COMMANDS,
     "pack": pack.COMMANDS,
     "verify": verify.COMMANDS,
+    "open": diff.COMMANDS,
 }
 
 

@@ -339,7 +339,7 @@ def _finish(
         sc.write(sidecar_text(digest, zip_hex, target.name, compression_of(codec)).encode())
     from repro.attest import statement
 
-    stmt_path, _ = statement.write(target)
+    stmt_path, _ = statement.write(target, zip_hex)
     return PackResult(
         target, sidecar, digest, run_id, size, reused, compression_of(codec), stmt_path
     )

@@ -13,6 +13,7 @@ string values), for `--json` output.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -726,6 +727,14 @@ class Results:
     def __post_init__(self) -> None:
         self._index.update((t.id, i) for i, t in enumerate(self.tests))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled when `repro diff` opens its second bundle in a worker process: the tests
+        # go as rows of values, not as 50,000 objects each with its field names, and the
+        # index is rebuilt rather than sent (a third of the bytes and half the time).
+        row = operator.attrgetter(*(f.name for f in dataclasses.fields(TestResult)))
+        rest = [getattr(self, f.name) for f in dataclasses.fields(self) if f.init]
+        return _results_from_rows, ([row(t) for t in self.tests], *rest[1:])
+
     @property
     def order(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.tests)
@@ -741,6 +750,10 @@ class Results:
         import heapq
 
         return tuple(heapq.nlargest(n, self.tests, key=lambda t: t.duration))
+
+
+def _results_from_rows(rows: list[tuple[Any, ...]], *rest: Any) -> Results:
+    return Results(tuple(TestResult(*r) for r in rows), *rest)
 
 
 # --- JSON out ----------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def open_bundles(*paths: Path | str) -> list[Bundle]:
     if len(paths) < 2 or not _can_fork():
         return [open_bundle(p) for p in paths]
     import concurrent.futures
+    import gc
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
@@ -119,10 +120,16 @@ def open_bundles(*paths: Path | str) -> list[Bundle]:
         first = open_bundle(paths[0])
         rest = []
         for path, future in zip(paths[1:], later, strict=True):
+            # Unpickling makes an object per test and no cycles (see results.load).
+            enabled = gc.isenabled()
+            gc.disable()
             try:
                 rest.append(future.result())
             except Exception:  # a worker that died or could not send its result back
                 rest.append(open_bundle(path))
+            finally:
+                if enabled:
+                    gc.enable()
     return [first, *rest]
 
 

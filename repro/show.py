@@ -8,7 +8,7 @@ attacker-controlled: renderers escape it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from repro.model import (
@@ -29,6 +29,10 @@ from repro.verdict import Verdict, verdict
 from repro.verify import Problem
 
 SLOWEST = 5  # tests listed as the slowest
+# With --all, each test's message is cut to its first line and this many characters: the
+# listing stays one short entry per test (a failure's full report is in `failures` and
+# `--test ID`), so its size grows with the number of tests, not with what they printed.
+ALL_MESSAGE_CHARS = 200
 FAILURE_OUTCOMES = (Outcome.FAILED, Outcome.ERROR)
 
 
@@ -107,9 +111,17 @@ class ShowView:
     lock: LockView
     shards: tuple[ShardView, ...] = ()  # a merged bundle's shards (merge.json), in merge order
     missing: Missing | None = None  # what the shards of a merged bundle left unrun
+    # With --all: every test in run order (the one in flight included), messages cut to
+    # one line and no report text; None when not asked for.
+    tests: tuple[TestResult, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = to_jsonable(self)
+        if self.tests is None:
+            del doc["tests"]
+        else:
+            for t in doc["tests"]:
+                del t["text"]
         # `lock` is a path in every --json output (the CLI contract); this is more.
         doc["lock_info"] = doc.pop("lock")
         doc["verdict"] = self.verdict.to_json()
@@ -119,8 +131,11 @@ class ShowView:
         return doc
 
 
-def build(bundle: Bundle, *, slowest: int = SLOWEST) -> ShowView:
+def build(bundle: Bundle, *, slowest: int = SLOWEST, every_test: bool = False) -> ShowView:
     meta, res = bundle.metadata, bundle.results
+    tests = None
+    if every_test:
+        tests = tuple(_listed(t) for t in res.tests) if res else ()
     in_flight = None
     if res is not None and res.in_flight is not None:
         in_flight = res.get(res.in_flight)
@@ -145,6 +160,7 @@ def build(bundle: Bundle, *, slowest: int = SLOWEST) -> ShowView:
         lock=_lock(bundle),
         shards=tuple(_shard(s) for s in bundle.merge.shards) if bundle.merge else (),
         missing=bundle.merge.missing if bundle.merge else None,
+        tests=tests,
     )
 
 
@@ -162,6 +178,15 @@ def _shard(s: ShardEntry) -> ShardView:
         s.tests,
         s.duration_seconds,
     )
+
+
+def _listed(t: TestResult) -> TestResult:
+    """The test as `--all` lists it: "…" ends a message that was cut."""
+    lines = t.message.splitlines() or [""]
+    first = lines[0]
+    if len(lines) > 1 or len(first) > ALL_MESSAGE_CHARS:
+        first = first[: ALL_MESSAGE_CHARS - 1] + "…"
+    return replace(t, message=first, text="")
 
 
 def _what_ran(b: Bundle) -> WhatRan:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from repro import crosscheck, layout, records, results, zipsafe
 from repro.bundle import content_digest
@@ -88,6 +88,9 @@ class VerifyReport:
     counts: Counts | None = None
     kind: Literal["bundle", "run-folder"] = "bundle"
     partial: bool = False  # a merge of shards that do not cover the collection (merge.json)
+    # SHA-256 of the zip's bytes, taken while verifying it (what a Statement's subject
+    # names); None for a run folder or a zip whose container could not be read.
+    zip_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,7 +123,9 @@ class _Ctx:
     def bad(self, kind: str, member: str | None, message: str) -> None:
         self.problems.append(Problem(kind, member, message))
 
-    def report(self, digest: str | None = None, c: Contents | None = None) -> VerifyReport:
+    def report(
+        self, digest: str | None = None, c: Contents | None = None, zip_sha256: str | None = None
+    ) -> VerifyReport:
         c = c or Contents()
         return VerifyReport(
             self.path,
@@ -132,7 +137,49 @@ class _Ctx:
             c.metadata.counts if c.metadata else None,
             "run-folder" if self.path.is_dir() else "bundle",
             c.merge is not None and c.merge.partial,
+            zip_sha256,
         )
+
+
+class _FileHash:
+    """SHA-256 of a whole file, fed by the reads verify makes anyway.
+
+    Reads go through it to the file; those that continue where the hash stopped extend it,
+    and `fill` reads whatever the hash still lacks up to a point (local headers, the tag
+    files held in memory, the central directory). Since fixity reads the members in file
+    order, each byte of the zip is read once for fixity and the Statement's subject
+    together, not a second time by a pass over the file."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.upto = 0  # sha holds bytes [0, upto) of the file
+        self.pos = 0
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.pos = self.fh.seek(pos, whence)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        if self.pos <= self.upto < self.pos + len(data):
+            self.sha.update(memoryview(data)[self.upto - self.pos :])
+            self.upto = self.pos + len(data)
+        self.pos += len(data)
+        return data
+
+    def fill(self, to: int) -> None:
+        if self.upto < to:
+            self.seek(self.upto)
+            while self.upto < to and self.read(min(zipsafe.READ, to - self.upto)):
+                pass
+
+    def hexdigest(self) -> str:
+        self.fill(os.fstat(self.fh.fileno()).st_size)
+        return self.sha.hexdigest()
 
 
 def verify(
@@ -164,9 +211,11 @@ def inspect(
 
 
 def _verify(
-    fh: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool, progress: Reporter
+    raw: BinaryIO, ctx: _Ctx, expect: str | None, strict: bool, progress: Reporter
 ) -> tuple[VerifyReport, Contents]:
-    arc = zipsafe.read_archive(fh)
+    arc = zipsafe.read_archive(raw)
+    whole = _FileHash(raw)
+    fh: Any = whole
     for kind, member, msg in arc.problems:
         ctx.bad(kind, member, msg)
     if arc.fatal or ctx.problems:
@@ -220,7 +269,8 @@ def _verify(
     scan = Scanner(masked_at_source(fh, by_name.get(f"{top}/data/{layout.RUN_METADATA}")))
     total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
     with progress(f"verifying {ctx.path.name}", total) as advance:
-        _fixity(ctx, fh, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
+        _fixity(ctx, whole, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
+    zip_sha256 = whole.hexdigest()
 
     # 5. digest
     _check_digest(ctx, digest, expect)
@@ -238,12 +288,12 @@ def _verify(
     if contents.stamp is not None:
         for f in crosscheck.check_names(top, ctx.path.name, contents.stamp.run_id):
             ctx.bad("crosscheck", f.path, f.message)
-    return ctx.report(digest, contents), contents
+    return ctx.report(digest, contents, zip_sha256), contents
 
 
 def _fixity(
     ctx: _Ctx,
-    fh: BinaryIO,
+    fh: _FileHash,
     top: str,
     by_name: dict[str, zipsafe.Entry],
     manifest: dict[str, str],
@@ -254,10 +304,14 @@ def _fixity(
     scan: Scanner,
 ) -> None:
     sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
-    for rel, want in (*manifest.items(), *tagmanifest.items()):
-        entry = by_name.get(f"{top}/{rel}")
-        if entry is None:
-            continue
+    listed = [
+        (entry, rel, want)
+        for rel, want in (*manifest.items(), *tagmanifest.items())
+        if (entry := by_name.get(f"{top}/{rel}")) is not None
+    ]
+    # In file order, so that the reads extend the hash of the whole zip (see _FileHash).
+    for entry, rel, want in sorted(listed, key=lambda x: x[0].offset):
+        fh.fill(entry.data_offset)
         want_size = sizes.get(rel)
         if want_size is not None and entry.usize != want_size:
             ctx.bad(
@@ -271,7 +325,8 @@ def _fixity(
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
             try:
-                got = zipsafe.hash_member(fh, entry, advance, scan.member(entry.name))
+                reader = cast(BinaryIO, fh)  # reads and seeks as a file does
+                got = zipsafe.hash_member(reader, entry, advance, scan.member(entry.name))
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)
@@ -513,7 +568,7 @@ def _read_results(ctx: _Ctx, src: _Source) -> tuple[Results | None, JUnitCounts 
     path = layout.payload(layout.RESULTS_JSONL)
     if not src.has(path):
         return None, None
-    builder = JUnitBuilder(lambda _text: None)
+    builder = JUnitBuilder(None)
     try:
         res = results.load(src.lines(path), builder.event)
     except zipsafe.MemberError:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +64,45 @@ CRASHING = {
 
         def test_fourth():
             pass
+    """
+}
+
+# Every outcome pytest has, a multi-line and a long message, a setup error, parameters.
+EVERY_OUTCOME = {
+    "tests/test_every.py": """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup breaks")
+
+        def test_pass():
+            pass
+
+        def test_fail():
+            assert 1 == 2, "first line\\nsecond line"
+
+        def test_long_message():
+            assert False, "x" * 500
+
+        @pytest.mark.skip(reason="not today")
+        def test_skip():
+            pass
+
+        @pytest.mark.xfail(reason="known")
+        def test_xfail():
+            assert False
+
+        @pytest.mark.xfail(reason="fixed already")
+        def test_xpass():
+            pass
+
+        def test_error(broken):
+            pass
+
+        @pytest.mark.parametrize("n", [1, 2, 3])
+        def test_param(n):
+            assert n != 2
     """
 }
 
@@ -140,13 +183,68 @@ def git_init(path: Path) -> None:
         subprocess.run(cmd, cwd=path, env=env, check=True, capture_output=True)
 
 
+# The mutation run (docs/testing.md) sets this: the real runs the read-side fixtures make
+# are kept there and copied, not made again for each of thousands of mutants.
+RUN_CACHE = "REPRO_TEST_RUN_CACHE"
+_code_digest: str | None = None
+
+
+def _repro_code_digest() -> str:
+    """Digest of the repro package that this process imports (under mutmut: the mutated
+    copy), so a kept run is never reused for other code."""
+    global _code_digest
+    if _code_digest is None:
+        import repro
+
+        h = hashlib.sha256()
+        for path in sorted(Path(repro.__file__).parent.rglob("*.py")):
+            h.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+        _code_digest = h.hexdigest()
+    return _code_digest
+
+
+def real_run(root: Path, files: dict[str, str], *, lock: str | None = None) -> Path:
+    """A real `repro run` of the project `files` written into root/proj; its run folder.
+
+    Under REPRO_TEST_RUN_CACHE a run of the same project by the same code, made with no
+    mutant active, is copied instead: the run is the input of the tests that use it (they
+    test the packer and the verifier, not the runner). Runs made while a mutant is active
+    are never kept, so a mutant cannot leak into the runs other mutants are tested on.
+    """
+    from repro.runner import RunOptions, run
+
+    proj = write_project(root / "proj", files)
+    opts = RunOptions(
+        project=proj, outputs=root / "outputs", lock_path=proj / lock if lock else None
+    )
+    cache = os.environ.get(RUN_CACHE)
+    if not cache:
+        return run(opts).run_dir
+    key = hashlib.sha256(
+        json.dumps([files, lock, _repro_code_digest()], sort_keys=True).encode()
+    ).hexdigest()[:24]
+    kept = Path(cache) / key
+    if kept.is_dir():
+        (src,) = kept.iterdir()
+        dest = root / "outputs" / "runs" / src.name
+        shutil.copytree(src, dest, symlinks=True)
+        return dest
+    run_dir = run(opts).run_dir
+    if os.environ.get("MUTANT_UNDER_TEST", "") in ("", "stats"):
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache, prefix=".new-"))
+        shutil.copytree(run_dir, staging / run_dir.name, symlinks=True)
+        try:
+            os.rename(staging, kept)
+        except OSError:  # another process kept the same run first
+            shutil.rmtree(staging)
+    return run_dir
+
+
 @pytest.fixture(scope="session")
 def valid_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real bundle of a failing suite (made once), for tests that only read it."""
     from repro.bundle import pack
-    from repro.runner import RunOptions, run
 
     root = tmp_path_factory.mktemp("valid")
-    proj = write_project(root / "proj", FAILING)
-    res = run(RunOptions(project=proj, outputs=root / "outputs"))
-    return pack(res.run_dir, out_dir=root / "bundles").path
+    return pack(real_run(root, FAILING), out_dir=root / "bundles").path

@@ -32,6 +32,7 @@ def test_bench_smoke_runs_every_benchmark_and_prints_the_table(tmp_path: Path) -
         "4. loud test",
         "5. pack",
         "6. verify",
+        "7. open",
     ):
         assert f"| {bench} " in proc.stdout, bench
     text = report.read_text()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 STATEMENT_SUFFIX = ".intoto.json"
 ENVELOPE_SUFFIX = ".intoto.jsonl"
+ENVELOPE_LIMIT = 64 << 20  # bytes of an envelope or Statement file read
 # The name `sigstore verify` and cosign look for beside an artifact (here: the zip).
 SIGSTORE_SUFFIX = ".sigstore.json"
 

@@ -18,15 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repro.attest import dsse, envelope_path, sigstore_path, statement, statement_path
-from repro.attest.keys import Verifier
+from repro.attest import ENVELOPE_LIMIT, envelope_path, sigstore_path, statement_path
+from repro.errors import ReproError
+from repro.verify import Problem
 
 if TYPE_CHECKING:
     from sigstore.models import ClientTrustConfig
 
+    from repro.attest import dsse
     from repro.attest.keyless import Policy
-from repro.errors import ReproError
-from repro.verify import Problem
+    from repro.attest.keys import Verifier
+
+# dsse (and through it `cryptography`, a tenth of a small verify's time) is imported when
+# an envelope is found, the Statement builder when a Statement is: an unsigned bundle
+# needs no keys.
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,10 @@ class AttestReport:
 def _envelope(path: Path, problems: list[Problem]) -> dsse.Envelope | None:
     if not path.is_file():
         return None
+    from repro.attest import dsse
+
     try:
-        return dsse.parse(path.read_bytes()[: dsse.ENVELOPE_LIMIT])
+        return dsse.parse(path.read_bytes()[:ENVELOPE_LIMIT])
     except (OSError, dsse.EnvelopeError) as exc:
         problems.append(Problem("signature", path.name, f"not a valid envelope: {exc}"))
         return None
@@ -65,6 +72,8 @@ def _signers(
                 )
             )
         return ()
+    from repro.attest import dsse
+
     found = dsse.signers_of(env, verifiers)
     if not found:
         keyids = ", ".join(s.keyid or "(none)" for s in env.signatures) or "no signatures"
@@ -122,6 +131,8 @@ def _statements(
     """(where, Statement) of each Statement beside the bundle."""
     out: list[tuple[str, Any]] = []
     if env is not None:
+        from repro.attest import dsse
+
         try:
             out.append((envelope_path(bundle).name, dsse.payload_json(env)))
         except dsse.EnvelopeError as exc:
@@ -129,7 +140,7 @@ def _statements(
     plain = statement_path(bundle)
     if plain.is_file():
         try:
-            out.append((plain.name, json.loads(plain.read_bytes()[: dsse.ENVELOPE_LIMIT])))
+            out.append((plain.name, json.loads(plain.read_bytes()[:ENVELOPE_LIMIT])))
         except (OSError, ValueError, RecursionError) as exc:
             problems.append(Problem("attestation", plain.name, f"not JSON: {exc}"))
     return out
@@ -159,8 +170,10 @@ def check(
     intact: bool,
     verifiers: list[Verifier] | None = None,
     keyless: Keyless | None = None,
+    zip_sha256: str | None = None,
 ) -> AttestReport:
-    """Check the attestations beside `bundle` (whose verify report said `intact`)."""
+    """Check the attestations beside `bundle` (whose verify report said `intact`, and
+    hashed it to `zip_sha256` when it was a zip)."""
     bundle = Path(bundle)
     problems: list[Problem] = []
     env_file = envelope_path(bundle)
@@ -175,8 +188,10 @@ def check(
     required = bool(verifiers) or keyless is not None
     attested: bool | None = None
     if found and intact:
+        from repro.attest import statement
+
         try:
-            expected = statement.build(statement.read_facts(bundle))
+            expected = statement.build(statement.read_facts(bundle, zip_sha256))
         except ReproError as exc:  # records that verify but say too little to attest
             problems.append(Problem("attestation", None, f"cannot rebuild the Statement: {exc}"))
             return AttestReport(required, signed_by, False, tuple(problems), warnings)

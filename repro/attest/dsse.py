@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from repro.attest import ENVELOPE_LIMIT as ENVELOPE_LIMIT  # re-exported: dsse.ENVELOPE_LIMIT
 from repro.attest.keys import Signer, Verifier
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_SIGNATURES = 16  # checking a signature costs time: a hostile envelope gets no more
-ENVELOPE_LIMIT = 64 << 20
 
 
 class EnvelopeError(ValueError):

@@ -51,18 +51,20 @@ class BundleFacts:
     outcomes: dict[str, str]
 
 
-def read_facts(bundle: Path) -> BundleFacts:
+def read_facts(bundle: Path, zip_sha256: str | None = None) -> BundleFacts:
     """The facts of a bundle that repro wrote (call `repro.verify.verify` first on one
-    that was handed over: this reads what it needs and trusts the rest)."""
+    that was handed over: this reads what it needs and trusts the rest). `zip_sha256`: the
+    zip's SHA-256 when the caller has just hashed its bytes (pack, verify), which spares a
+    pass over the whole file."""
     try:
         fh = open(bundle, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot open {bundle}: {exc.strerror or exc}") from exc
     with fh:
-        return _read(fh, bundle)
+        return _read(fh, bundle, zip_sha256)
 
 
-def _read(fh: BinaryIO, bundle: Path) -> BundleFacts:
+def _read(fh: BinaryIO, bundle: Path, zip_sha256: str | None) -> BundleFacts:
     arc = zipsafe.read_archive(fh)
     if arc.fatal or arc.problems:
         raise UsageError(f"{bundle} is not a readable bundle", hint="run `repro verify` on it")
@@ -85,7 +87,7 @@ def _read(fh: BinaryIO, bundle: Path) -> BundleFacts:
     stream = results.parse_events(_lines(fh, member("data/results/results.jsonl")))
     return BundleFacts(
         name=bundle.name,
-        zip_sha256=sha256_file(bundle)[0],
+        zip_sha256=zip_sha256 or sha256_file(bundle)[0],
         content_digest=content_digest(tagmanifest),
         top=top,
         stamp=load("data/run_stamp.json"),
@@ -220,11 +222,11 @@ def encode(statement: dict[str, Any]) -> bytes:
     return dump_json(statement)
 
 
-def write(bundle: Path) -> tuple[Path, bytes]:
+def write(bundle: Path, zip_sha256: str | None = None) -> tuple[Path, bytes]:
     """Write `<bundle>.intoto.json`; return its path and bytes."""
     from repro.attest import statement_path
 
-    data = encode(build(read_facts(bundle)))
+    data = encode(build(read_facts(bundle, zip_sha256)))
     path = statement_path(bundle)
     write_bytes(path, data)
     return path, data

@@ -19,13 +19,34 @@ def render(view: ShowView, style: Style, *, failed_only: bool = False) -> list[s
     lines += _failures(view, style)
     if not failed_only:
         lines += _slowest(view, style) + _lock(view, style)
+    if view.tests is not None:
+        lines += _every_test(view.tests, style)
     return lines
+
+
+def _every_test(tests: tuple[TestResult, ...], style: Style) -> list[str]:
+    lines = ["", style.heading(f"Every test ({len(tests)}, in run order)")]
+    for t in tests:
+        label = (t.outcome.value if t.outcome else "in flight").upper()
+        head = f"  {style.outcome(t.outcome, f'{label:<9}')} {_seconds(t.duration):>8}  "
+        lines += style.wrap(t.id, head, " " * 22)
+    return lines
+
+
+def verdict_lines(view: ShowView, style: Style) -> list[str]:
+    """The verdict line, wrapped within the width (a run with every kind of outcome has a
+    long one); the words are painted after wrapping, so escapes never count as columns."""
+    v = view.verdict
+    head = f"{v.word} ({v.integrity})"
+    first, *rest = style.wrap(f"{head}  tests: {v.tests_text()}", "", "    ")
+    tests = first[len(head) + len("  tests: ") :]
+    lines = [style.verdict_word(v.intact, head) + "  tests: " + style.status(view.status, tests)]
+    return lines + ["    " + style.status(view.status, line[4:]) for line in rest]
 
 
 def _verdict(view: ShowView, style: Style) -> list[str]:
     v = view.verdict
-    head = style.verdict_word(v.intact, f"{v.word} ({v.integrity})")
-    lines = [head + "  tests: " + style.status(view.status, safe(v.tests_text()))]
+    lines = verdict_lines(view, style)
     # A bundle too broken to have a digest (a truncated zip) is not a run folder.
     none = "none (not computed: see the problems)"
     if view.kind != "bundle":

@@ -120,7 +120,10 @@ def verify(
     )
     progress = reporter(quiet)
     reports = [do_verify(b, expect=expect, strict=strict, progress=progress) for b in targets]
-    attests = [check(r.path, intact=r.ok, verifiers=verifiers, keyless=keyless) for r in reports]
+    attests = [
+        check(r.path, intact=r.ok, verifiers=verifiers, keyless=keyless, zip_sha256=r.zip_sha256)
+        for r in reports
+    ]
     verdicts = [verdict(r) for r in reports]
     bad = not all(r.ok and a.ok for r, a in zip(reports, attests, strict=True))
     if require_passed and not all(v.passed for v in verdicts):

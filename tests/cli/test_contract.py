@@ -190,7 +190,7 @@ GOOD = {
     "pack": lambda r: ["pack", r["proj"] / "outputs" / "latest"],
     "verify": lambda r: ["verify", r["bundle"]],
     "clean": lambda r: ["clean", "--project", r["proj"], "--keep", "1", "--dry-run"],
-    "show": lambda r: ["show", r["bundle"]],
+    "show": lambda r: ["show", r["bundle"], "--all"],  # --all: the fullest object
     "diff": lambda r: ["diff", r["bundle"], r["bundle"]],
     "log": lambda r: ["log", "--outputs", r["proj"] / "outputs"],
     "salvage": lambda r: ["salvage", "--outputs", r["proj"] / "outputs"],

@@ -15,7 +15,7 @@ import pytest
 from repro.runner import RunOptions, run
 from tests import hostile as h
 from tests.cli.conftest import TwoRuns
-from tests.conftest import CRASHING, write_project
+from tests.conftest import CRASHING, EVERY_OUTCOME, write_project
 
 APP = "tests/test_app.py"
 LONG_ID = f"{APP}::test_long_id[{'long' * 25}]"
@@ -159,3 +159,74 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     out = _on_a_terminal(["show", "--failed", str(two_runs.after)], env)
     assert "OK (intact)" in out
     assert ("\x1b[" in out) is (no_color is None)
+
+
+# --- --all: every test, checked against pytest's own report log of the same run --------------
+
+
+def _outcomes_pytest_reported(report_log: Path) -> dict[str, tuple[str, float]]:
+    """Each test's outcome and summed phase durations, from pytest-reportlog's records (pytest's
+    own TestReports), with pytest's rules: a failed setup or teardown is an error, `wasxfail`
+    turns a skip into xfailed and a pass into xpassed."""
+    seen: dict[str, tuple[str, float]] = {}
+    for line in report_log.read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("$report_type") != "TestReport":
+            continue
+        node, when, outcome = rec["nodeid"], rec["when"], rec["outcome"]
+        before, total = seen.get(node, ("passed", 0.0))
+        total += rec["duration"]
+        if outcome == "failed":
+            now = "failed" if when == "call" else "error"
+        elif outcome == "skipped":
+            now = "xfailed" if "wasxfail" in rec else "skipped"
+        elif when == "call" and "wasxfail" in rec:
+            now = "xpassed"
+        else:
+            now = before
+        seen[node] = (before if before in ("failed", "error") else now, total)
+    return seen
+
+
+def test_all_lists_every_test_as_pytest_reported_it(cli, tmp_path: Path) -> None:
+    proj = write_project(tmp_path / "proj", EVERY_OUTCOME)
+    log = tmp_path / "pytest-report.jsonl"
+    ran = cli("run", "--project", proj, "--outputs", tmp_path / "out", "--", f"--report-log={log}")
+    assert ran.exit_code == 1, ran.output
+    run_dir = tmp_path / "out" / "latest"
+    theirs = _outcomes_pytest_reported(log)
+    assert len(theirs) == 10
+
+    res = cli("show", "--json", "--all", run_dir)
+    assert res.exit_code == 0, res.output
+    listed = json.loads(res.stdout)["tests"]
+    assert [t["id"] for t in listed] == list(theirs)  # every test, in the order pytest ran them
+    for t in listed:
+        outcome, duration = theirs[t["id"]]
+        assert t["outcome"] == outcome, t["id"]
+        assert t["duration"] == pytest.approx(duration, abs=5e-6), t[
+            "id"
+        ]  # kept to the µs per phase
+        assert "text" not in t and "\n" not in t["message"] and len(t["message"]) <= 200
+    by_id = {t["id"].split("::")[1]: t for t in listed}
+    assert by_id["test_fail"]["message"].startswith("AssertionError: first line")
+    assert by_id["test_fail"]["message"].endswith("…")
+    assert by_id["test_long_message"]["message"].endswith("…")
+    assert by_id["test_error"]["phase"] == "setup" and by_id["test_skip"]["phase"] == "setup"
+    assert by_id["test_pass"]["line"] == 7 and by_id["test_pass"]["message"] == ""
+
+    text = cli("show", "--all", run_dir).stdout.splitlines()
+    at = text.index("Every test (10, in run order)")
+    rows = text[at + 1 : at + 11]
+    assert [row.split()[0].lower() for row in rows] == [o for o, _ in theirs.values()]
+    assert [row.split()[-1] for row in rows] == list(theirs)
+    assert all(len(line) <= 80 for line in text)
+
+
+def test_all_cannot_be_combined_with_failed_or_test(cli, valid_bundle: Path) -> None:
+    for other in (["--failed"], ["--test", "test_fail"]):
+        res = cli("show", "--all", *other, valid_bundle)
+        assert res.exit_code == 2 and res.stdout == ""
+        assert res.stderr.startswith(
+            f"repro: error: --all lists every test; it cannot be combined with {other[0]}"
+        )

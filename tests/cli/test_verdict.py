@@ -10,17 +10,13 @@ from typing import Any
 import pytest
 
 from repro.bundle import pack
-from repro.runner import RunOptions, run
 from tests import hostile as h
-from tests.conftest import PASSING, write_project
+from tests.conftest import PASSING, real_run
 
 
 @pytest.fixture(scope="module")
 def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("passing")
-    return run(
-        RunOptions(project=write_project(root / "proj", PASSING), outputs=root / "out")
-    ).run_dir
+    return real_run(tmp_path_factory.mktemp("passing"), PASSING)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from repro.bundle import pack
 from repro.errors import RecordInvalid
 from repro.runner import RunOptions, run
-from tests.conftest import PASSING, write_project
+from tests.conftest import PASSING, real_run, write_project
 
 # The suite's interpreter, behind a wrapper that ignores SIGINT (and, with TERM, SIGTERM):
 # an ignored signal stays ignored across exec, and Python installs no SIGINT handler of its
@@ -103,9 +103,7 @@ def test_run_metadata_is_validated_before_it_is_written(tmp_path: Path) -> None:
 def old_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run folder whose run started in 2001 (its stamp says so)."""
     root = tmp_path_factory.mktemp("old")
-    run_dir = run(
-        RunOptions(project=write_project(root / "proj", PASSING), outputs=root / "out")
-    ).run_dir
+    run_dir = real_run(root, PASSING)
     copy = root / "old-run"
     shutil.copytree(run_dir, copy)
     stamp = json.loads((copy / "run_stamp.json").read_text())

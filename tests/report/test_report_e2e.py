@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CRASHING, FAILING, run_repro, write_project
+from tests.conftest import CRASHING, EVERY_OUTCOME, FAILING, run_repro, write_project
 from tests.report.inputs import PAYLOADS, XSS
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img" / "report.png"
@@ -174,6 +174,41 @@ def test_a_tampered_log_is_not_shown_and_the_rest_still_is(hostile, tmp_path, pa
     assert "Not shown:" in logs and "failed verification" in logs
     assert "coloured by the test" in logs  # pytest_output.ansi is intact and shown
     page.wait_shown(len(PAYLOADS) + 6)
+
+
+def _axe_violations(page: Any, report: Path, tests: int) -> None:
+    """axe-core on the page, with its `tests` rows drawn and every <details> open (failure
+    texts, logs, env)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.open(report)
+    page.wait_shown(tests)
+    page.page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
+    results = Axe().run(page.page)
+    assert results.response["passes"], "axe checked nothing"
+    assert results.violations_count == 0, results.generate_report()
+    page.assert_quiet(report)
+
+
+@pytest.mark.parametrize("suite", [EVERY_OUTCOME, CRASHING], ids=["every-outcome", "crashed"])
+def test_report_of_a_real_bundle_passes_axe(tmp_path, page, suite):
+    """Not a built page: `repro report` of a real run, with pytest's colours in the logs,
+    every outcome (failures with tracebacks, skips, a setup error, xfail, xpass) or a run
+    that died with a test in flight."""
+    proj = write_project(tmp_path / "proj", suite)
+    made = run_repro("bundle", "--project", proj, "--no-lock", "-q", "--json", "--", "--color=yes")
+    assert made.returncode == 1, made.stderr
+    bundle = Path(json.loads(made.stdout)["bundle"])
+    report = tmp_path / "report.html"
+    res = run_repro("report", bundle, "-o", report)
+    assert res.returncode == 0, res.stderr
+    started = [ev["id"] for ev in _results(bundle) if ev["ev"] == "start"]
+    _axe_violations(page, report, len(started))
+
+
+def test_report_of_the_hostile_bundle_passes_axe(hostile, page):
+    started = [ev for ev in _results(Path(hostile["bundle"])) if ev["ev"] == "start"]
+    _axe_violations(page, Path(hostile["report"]), len(started))
 
 
 def test_report_errors_are_one_line(tmp_path):

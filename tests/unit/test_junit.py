@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.junit import JUnitWriter
+from repro.junit import JUnitBuilder, JUnitWriter, junit_counts
 from repro.results import EventParser
 from repro.runner import PLUGIN_DIR, PLUGIN_NAME
 
@@ -68,6 +68,12 @@ SUITE = {
 BROKEN = {**SUITE, "tests/test_broken.py": "import no_such_module_anywhere\n"}
 
 
+def _well_formed_event(line: bytes) -> dict[str, object] | None:
+    got: list[dict[str, object]] = []
+    EventParser(got.append).feed(line)
+    return got[0] if got else None
+
+
 def _cases(path: Path) -> dict[tuple[str, str], tuple[object, ...]]:
     """Each case's outcome elements, file and line, by (classname, name)."""
     root = ET.parse(path).getroot()
@@ -107,9 +113,14 @@ def test_same_cases_and_outcomes_as_pytest_junitxml(project, tmp_path, files):
     )
     writer = JUnitWriter(ours)
     parser = EventParser(writer.event)
+    counting = JUnitBuilder(None)  # what verify uses: counts, no XML
     for line in stream.read_bytes().splitlines():
         parser.feed(line)
+        if ev := _well_formed_event(line):
+            counting.event(ev)
     assert writer.close(None, "", 0.0)
+    counting.end(None, "")
+    assert counting.counts == writer.counts == junit_counts(theirs.read_bytes())
     assert _cases(ours) == _cases(theirs)
     mine, pytests = ET.parse(ours).getroot(), ET.parse(theirs).getroot()
     suite_mine, suite_pytest = mine.find("testsuite"), pytests.find("testsuite")

@@ -11,17 +11,12 @@ import pytest
 
 from repro.bundle import pack
 from repro.errors import EnvironmentProblem, UsageError
-from repro.runner import RunOptions, run
-from tests.conftest import PASSING
+from tests.conftest import PASSING, real_run
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import write_project
-
-    root = tmp_path_factory.mktemp("pack")
-    proj = write_project(root / "proj", PASSING)
-    return run(RunOptions(project=proj, outputs=root / "outputs")).run_dir
+    return real_run(tmp_path_factory.mktemp("pack"), PASSING)
 
 
 def test_pack_twice_gives_identical_bytes_and_digest(run_dir, tmp_path):

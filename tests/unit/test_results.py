@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from repro import results
 from repro.junit import junit_counts
+from repro.model import Outcome
 from repro.results import parse_events
 from repro.runner import _prepare, new_run_id
 
@@ -243,3 +248,84 @@ def test_unknown_outcomes_and_phases_are_kept_not_rejected():
     assert res.in_flight is None
     assert res.categories == {"rerun": 1, "passed": 1, "failed": 1}
     assert res.counts_source == "pytest"
+
+
+# --- the fast path for the plugin's two hot line shapes ------------------------------------
+
+
+def _compact(ev: dict[str, object]) -> bytes:
+    return json.dumps(ev, separators=(",", ":")).encode()  # as the plugin writes: ASCII JSON
+
+
+@given(
+    nodeid=st.text(max_size=40),
+    line=st.integers(0, 10**9),
+    durs=st.lists(
+        st.floats(min_value=0, max_value=1e6, allow_nan=False) | st.integers(0, 9),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_hot_lines_read_as_json_loads_reads_them(nodeid, line, durs):
+    """Whatever a start or passed line holds, the regex path gives json.loads's dict (same
+    keys, order, values and types) or leaves the line to json.loads."""
+    for ev in (
+        {"ev": "start", "id": nodeid, "line": line},
+        {"ev": "passed", "id": nodeid, "dur": durs},
+    ):
+        raw = _compact(ev)
+        m = results._HOT(raw)
+        want = json.loads(raw)
+        if m is not None:
+            got = results._hot(m)
+            assert got == want and list(got) == list(want)
+            assert [type(v) for v in got.get("dur", [])] == [type(v) for v in want.get("dur", [])]
+        elif nodeid.isascii() and nodeid.isprintable() and '"' not in nodeid and "\\" not in nodeid:
+            # a plain id falls back only for a number the plugin does not write
+            assert ev["ev"] == "passed" and any(type(d) is int or "e" in repr(d) for d in durs)
+
+
+def test_a_stream_read_by_the_fast_path_equals_one_read_by_json():
+    lines = [_ev(ev="session", pytest="9.2.0", format=3)]
+    for i in range(50):
+        nodeid = f"t.py::test_{i}"
+        lines.append(_compact({"ev": "start", "id": nodeid, "line": i}))
+        if i % 7:
+            lines.append(_compact({"ev": "passed", "id": nodeid, "dur": [0.001, 0.25, 0.0]}))
+        else:
+            lines += _test(nodeid, ("setup", "passed"), ("call", "failed"), ("teardown", "passed"))[
+                1:
+            ]
+    lines.append(_ev(ev="finish", exitstatus=1))
+    fast = results.load(lines)
+    spaced = [json.dumps(json.loads(line)).encode() for line in lines]  # never matches the regex
+    assert all(results._HOT(line) is None for line in spaced)
+    assert fast == results.load(spaced)
+    assert fast.counts.failed == 8 and fast.tests[1].duration == 0.251 and fast.tests[1].line == 2
+
+
+def test_results_pickle_as_rows_and_come_back_equal():
+    """repro diff sends the second bundle's Results from its worker process."""
+    lines = [_ev(ev="session", pytest="9.2.0", format=3)]
+    for i in range(20):
+        lines += _test(
+            f"t.py::test_{i}",
+            ("setup", "passed"),
+            ("call", "failed" if i == 3 else "passed"),
+            ("teardown", "passed"),
+        )
+    res = results.load(lines)
+    back = pickle.loads(pickle.dumps(res))
+    assert back == res and back.get("t.py::test_3") == res.get("t.py::test_3")
+    assert back.get("t.py::test_3").outcome is Outcome.FAILED
+
+
+def test_junit_counts_keeps_to_bare_names_and_refuses_external_entities():
+    namespaced = b'<a xmlns="urn:x"><testcase><failure/></testcase></a>'
+    assert junit_counts(namespaced).tests == 0  # as ElementTree, whose tag is {urn:x}testcase
+    nested = b"<s><testcase><x><failure/></x><skipped/></testcase><testcase/></s>"
+    c = junit_counts(nested)
+    assert (c.tests, c.failures, c.skipped) == (2, 0, 1)  # only direct children count
+    external = b'<!DOCTYPE s [<!ENTITY e SYSTEM "file:///etc/passwd">]><s>&e;</s>'
+    with pytest.raises(Exception, match="external entity"):
+        junit_counts(external)

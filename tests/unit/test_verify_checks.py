@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 
 from repro.bundle import pack
-from repro.runner import RunOptions, run
 from repro.verify import verify
 from tests import hostile as h
-from tests.conftest import PASSING, write_project
+from tests.conftest import PASSING, real_run
 from tests.unit.test_verify_hostile import Want, cli, rejects
 
 
@@ -37,9 +36,8 @@ def top(valid: bytes) -> str:
 def locked(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real bundle of a passing run that includes a lock."""
     root = tmp_path_factory.mktemp("locked")
-    proj = write_project(root / "proj", {**PASSING, "requirements.lock": "pytest\n"})
-    res = run(RunOptions(project=proj, outputs=root / "out", lock_path=proj / "requirements.lock"))
-    return pack(res.run_dir, out_dir=root / "bundles").path.read_bytes()
+    run_dir = real_run(root, {**PASSING, "requirements.lock": "pytest\n"}, lock="requirements.lock")
+    return pack(run_dir, out_dir=root / "bundles").path.read_bytes()
 
 
 def copy_bundle(valid_bundle: Path, folder: Path, name: str | None = None) -> Path:
@@ -154,7 +152,7 @@ def test_run_stamp_hash_of_the_lock_must_match_the_manifest(locked: bytes, tmp_p
     rejects(
         h.save(forged, tmp_path / "bad"),
         top,
-        Want("crosscheck", "data/run_stamp.json", "hash of the lock differs from the manifest"),
+        Want("crosscheck", "data/run_stamp.json", "^hash of the lock differs from the manifest$"),
         only=True,
     )
 
@@ -184,7 +182,11 @@ def test_bundle_manifest_hash_must_match_the_bag_manifest(
     rejects(
         h.save(forged, tmp_path),
         top,
-        Want("crosscheck", "data/logs/stdout.log", "disagree on sha256"),
+        Want(
+            "crosscheck",
+            "data/logs/stdout.log",
+            "^repro-bundle.json and the manifest disagree on sha256$",
+        ),
         only=True,
     )
 
@@ -225,7 +227,7 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "metadata-run-id-differs": (
         {"data/run_metadata.json": lambda d: d.update(run_id="20000101T000000Z-abcdef")},
-        [Want("crosscheck", "data/run_stamp.json", "run_id differs from run_metadata.json")],
+        [Want("crosscheck", "data/run_stamp.json", "^run_id differs from run_metadata.json$")],
     ),
     "failed-with-exit-code-0": (
         _both(exit_code=0),
@@ -249,7 +251,60 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "timed-out-without-a-kill": (
         _both(status="timed-out"),
-        [Want("crosscheck", "data/run_metadata.json", "timed-out but no kill sequence")],
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^status timed-out but no kill sequence recorded$",
+            )
+        ],
+    ),
+    # Only repro salvage makes a run without an exit code, and it calls it abandoned: a
+    # missing exit code alone is one problem, an abandoned run that was not salvaged another.
+    "no-exit-code-but-not-salvaged": (
+        _both(exit_code=None),
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^status failed is inconsistent with exit code None$",
+            )
+        ],
+    ),
+    "abandoned-but-not-salvaged": (
+        _both(status="abandoned", exit_code=None),
+        [
+            Want(
+                "crosscheck",
+                "data/run_metadata.json",
+                "^only a salvaged run is abandoned, and it has no exit code$",
+            )
+        ],
+    ),
+    # When pytest never reported its Python, the probed one is held to --python.
+    "python-asked-is-not-the-probed-one-and-pytest-said-none": (
+        {
+            "data/run_metadata.json": lambda d: (
+                d.update(python="/opt/python3.99/bin/python3.99"),
+                d["python_ran"].update(pytest=None),
+            )
+        },
+        [Want("crosscheck", "data/run_metadata.json", r"^--python asked for Python 3\.99 but 3\.")],
+    ),
+    # The Python that ran pytest is the one --python is held to, not the one probed.
+    "python-asked-was-probed-but-another-ran": (
+        {
+            "data/run_metadata.json": lambda d: (
+                d.update(python="/opt/python3.99/bin/python3.99"),
+                d["python_ran"].update(probe="3.99.1"),
+            )
+        },
+        [
+            Want("crosscheck", "data/run_metadata.json", r"^Python 3\.99\.1 was probed but "),
+            Want(
+                "crosscheck", "data/run_metadata.json", r"^--python asked for Python 3\.99 but 3\."
+            ),
+        ],
     ),
     "tests-total-is-not-the-finished-tests": (
         {"data/run_metadata.json": lambda d: d.update(tests_total=d["tests_total"] + 1)},
@@ -261,11 +316,15 @@ RECORDS: dict[str, tuple[dict[str, Edit], list[Want]]] = {
     ),
     "counts-source-differs": (
         {"data/run_metadata.json": lambda d: d.update(counts_source="stream")},
-        [Want("crosscheck", "data/run_metadata.json", "counts_source differs from results.jsonl")],
+        [
+            Want(
+                "crosscheck", "data/run_metadata.json", "^counts_source differs from results.jsonl$"
+            )
+        ],
     ),
     "order-differs": (
         {"data/run_metadata.json": lambda d: d.update(order=d["order"][::-1])},
-        [Want("crosscheck", "data/run_metadata.json", "test order differs from results.jsonl")],
+        [Want("crosscheck", "data/run_metadata.json", "^test order differs from results.jsonl$")],
     ),
     "in-flight-differs": (
         {"data/run_metadata.json": lambda d: d.update(in_flight="tests/test_x.py::test_x")},
@@ -307,6 +366,54 @@ def test_record_contradictions_are_reported(
     rejects(h.save(forged, tmp_path), top, *wants, only=True)
 
 
+def test_bundle_manifest_names_at_most_three_files_it_lacks(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    doc = json.loads(h.members(valid)[f"{top}/repro-bundle.json"])
+    dropped = sorted(f["path"] for f in doc["files"] if f["path"].startswith("data/"))[:5]
+    doc["files"] = [f for f in doc["files"] if f["path"] not in dropped]
+    forged = h.rebag(valid, tags={"repro-bundle.json": h.dump_json(doc)})
+    report = rejects(h.save(forged, tmp_path), top)
+    assert [p.message for p in report.problems if p.member == f"{top}/repro-bundle.json"] == [
+        f"file list differs from the manifest: {dropped[:3]}"
+    ]
+
+
+def test_junit_xml_that_does_not_parse_is_reported_not_a_crash(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    forged = h.rebag(valid, {"data/results/junit.xml": b"<testsuites><testsuite"})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("crosscheck", "data/results/junit.xml", r"^not valid JUnit XML: \w+Error$"),
+        only=True,
+    )
+
+
+def test_a_salvaged_run_is_abandoned_without_an_exit_code(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """What `repro salvage` writes (status abandoned, no exit code, a salvage note) is
+    consistent; the same record without the note is not."""
+    salvage = {"salvaged": "2026-01-02T03:04:05Z", "missing": []}
+    edits = _both(status="abandoned", exit_code=None)
+    edits["data/run_metadata.json"] = lambda d: d.update(
+        status="abandoned", exit_code=None, salvage=salvage
+    )
+    report = verify(h.save(_forge(valid, top, edits, sizes=True), tmp_path / "salvaged"))
+    assert report.problems == ()
+
+
+def test_python_asked_for_that_ran_is_no_problem(valid: bytes, tmp_path: Path) -> None:
+    meta = json.loads(h.members(valid)[f"{h.top_of(h.members(valid))}/data/run_metadata.json"])
+    minor = ".".join(meta["python_ran"]["pytest"].split(".")[:2])
+    forged = h.edit_record(
+        valid, "data/run_metadata.json", lambda d: d.update(python=f"/usr/bin/python{minor}")
+    )
+    assert verify(h.save(forged, tmp_path)).problems == ()
+
+
 def test_drift_is_a_warning_and_a_problem_under_strict(
     valid: bytes, top: str, tmp_path: Path
 ) -> None:
@@ -324,3 +431,40 @@ def test_drift_is_a_warning_and_a_problem_under_strict(
         ("crosscheck", "environment drifted from the lock in 1 package(s): beta (version)")
     ]
     assert cli(path, "--strict")[0] == 1
+
+
+def test_drift_names_the_first_five_packages(valid: bytes, tmp_path: Path) -> None:
+    drift = [{"name": f"p{i}", "kind": "version"} for i in range(7)]
+    forged = h.edit_record(valid, "data/run_metadata.json", lambda d: d.update(drift=drift))
+    names = ", ".join(f"p{i} (version)" for i in range(5))
+    assert verify(h.save(forged, tmp_path)).warnings == (
+        f"environment drifted from the lock in 7 package(s): {names}",
+    )
+
+
+def test_verify_hashes_the_whole_zip_from_its_own_reads(valid_bundle: Path) -> None:
+    """The Statement check takes the zip's SHA-256 from verify instead of a second pass."""
+    import hashlib
+
+    assert verify(valid_bundle).zip_sha256 == hashlib.sha256(valid_bundle.read_bytes()).hexdigest()
+
+
+def test_the_whole_file_hash_holds_whatever_the_order_of_reads(tmp_path: Path) -> None:
+    import hashlib
+    import random
+
+    from repro.verify import _FileHash
+
+    data = random.Random(3).randbytes(300_000)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    rnd = random.Random(4)
+    with open(path, "rb") as fh:
+        whole = _FileHash(fh)
+        for _ in range(50):
+            pos, n = rnd.randrange(len(data)), rnd.randrange(1, 40_000)
+            whole.seek(pos)
+            assert whole.read(n) == data[pos : pos + n]
+            if rnd.random() < 0.2:
+                whole.fill(rnd.randrange(len(data)))
+        assert whole.hexdigest() == hashlib.sha256(data).hexdigest()

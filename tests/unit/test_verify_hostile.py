@@ -9,9 +9,13 @@ anywhere in a valid bundle: every change is reported, or leaves the verified con
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from repro import zipsafe
 from repro.cli import main
 from repro.verify import VerifyReport, printable, verify
 from tests import hostile as h
@@ -690,3 +695,577 @@ def test_any_single_byte_change_is_caught_or_harmless(
         # Accepted: then what was verified is exactly the original content.
         assert report.digest == original.digest
         assert (report.run_id, report.status) == (original.run_id, original.status)
+
+
+# --- 8. the zip reader alone ---------------------------------------------------------------------
+# Shapes a zip can take that a small bundle never does (sizes and offsets in a zip64 extra
+# field, as for a member past 4 GiB; extra fields of every length around it), what follows
+# an end record, and members read as a bounded stream, on archives and members built record
+# by record (kept in this file: the mutation run's test selection is fixed, docs/testing.md).
+
+FULL = 0xFFFFFFFF
+DATA = {"top/a.txt": b"alpha\n" * 100, "top/b.txt": b"b"}
+
+
+def _other(tag: int, body: bytes) -> bytes:
+    return struct.pack("<HH", tag, len(body)) + body
+
+
+def _zip64(*values: int) -> bytes:
+    return _other(0x0001, struct.pack(f"<{len(values)}Q", *values))
+
+
+def _plain() -> h.Zip:
+    return h.Zip([h.Entry.make(name, data) for name, data in DATA.items()])
+
+
+def _offsets() -> list[int]:
+    return [e.offset for e in zipsafe.read_archive(io.BytesIO(_plain().pack())).entries]
+
+
+def _read(data: bytes) -> zipsafe.Archive:
+    return zipsafe.read_archive(io.BytesIO(data))
+
+
+# Extra fields before the zip64 one: none, a short one, two (the walk must step over each),
+# one whose length does not fit a signed 16-bit number.
+BEFORE = {
+    "alone": b"",
+    "after-a-timestamp": _other(0x5455, b"\x01\x00\x00\x00\x00"),
+    "after-two-fields": _other(0x5455, b"\x01\x00\x00\x00\x00") + _other(0x7875, b"\x01" * 11),
+    "after-a-40000-byte-field": _other(0x9999, bytes(40000)),
+}
+
+
+@pytest.mark.parametrize("before", BEFORE.values(), ids=BEFORE)
+def test_zip64_central_records_are_read(before: bytes) -> None:
+    """Sizes and offset saturated in the central record and given in its zip64 field (as
+    for a member past 4 GiB): the member is read exactly, wherever the field sits."""
+    z = _plain()
+    for e, offset in zip(z.entries, _offsets(), strict=True):
+        csize, usize = len(e.raw), e.usize
+        e.central = {
+            "usize": FULL,
+            "csize": FULL,
+            "offset": FULL,
+            "extra": before + _zip64(usize, csize, offset) + _other(0x5455, b"\x00"),
+        }
+    data = z.pack()
+    arc = _read(data)
+    assert arc.problems == [] and not arc.fatal
+    assert [(e.name, e.usize, e.csize) for e in arc.entries] == [
+        (e.text, e.usize, len(e.raw)) for e in z.entries
+    ]
+    for e in arc.entries:
+        assert zipsafe.read_member(io.BytesIO(data), e, 1 << 20) == DATA[e.name]
+
+
+# Which central fields are saturated, and the zip64 field that fails to give them all.
+MISSING = {
+    "usize-no-field": ({"usize": FULL}, _other(0x5455, b"\x00")),
+    "usize-empty-field": ({"usize": FULL}, _zip64()),
+    "csize-empty-field": ({"csize": FULL}, _zip64()),
+    "offset-empty-field": ({"offset": FULL}, _zip64()),
+    "offset-after-two-values": ({"usize": FULL, "csize": FULL, "offset": FULL}, _zip64(5, 5)),
+    # 7 bytes cannot hold a value; the byte after it belongs to the next field
+    "field-of-7-bytes": ({"usize": FULL}, _other(0x0001, bytes(7)) + _other(0x5455, b"\x00")),
+}
+
+
+@pytest.mark.parametrize("case", MISSING)
+def test_zip64_values_that_are_not_there_are_refused(case: str) -> None:
+    saturated, extra = MISSING[case]
+    z = _plain()
+    z.entries[0].central = {**saturated, "extra": extra}
+    arc = _read(z.pack())
+    assert arc.problems == [("container", "top/a.txt", "zip64 sizes missing")]
+    assert arc.fatal and arc.entries == []
+
+
+# --- an archive whose last bytes are not a bare end record --------------------------------------
+
+TAIL = {
+    "comment": (
+        {"comment": b"hello"},
+        "archive comment present (5 bytes)",
+    ),
+    "appended": ({"suffix": b"x" * 7}, "7 bytes after the end of the zip (appended data)"),
+    "comment-and-appended": (
+        {"comment": b"hello", "suffix": b"x" * 7},
+        "7 bytes after the end of the zip (appended data)",
+    ),
+    "comment-cut-short": (
+        {"eocd": {"clen": 9}, "comment": b"hello"},
+        "truncated zip (the archive comment is cut short)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAIL)
+def test_what_follows_the_end_record_is_named(case: str) -> None:
+    fields, message = TAIL[case]
+    z = _plain()
+    for name, value in fields.items():
+        setattr(z, name, value)
+    arc = _read(z.pack())
+    assert arc.problems == [("container", None, message)] and arc.fatal
+
+
+def test_an_end_record_is_found_in_the_last_64_kib_only() -> None:
+    """The search window is the largest comment a zip can have: an end record further back
+    is not found, and the file is not called a zip with appended data."""
+    z = _plain()
+    z.suffix = bytes(0xFFFF + 1)
+    arc = _read(z.pack())
+    assert arc.problems == [("container", None, "truncated zip (no end of central directory)")]
+    z.suffix = bytes(0xFFFF)
+    arc = _read(z.pack())
+    assert arc.problems == [
+        ("container", None, f"{0xFFFF} bytes after the end of the zip (appended data)")
+    ]
+
+
+def test_an_empty_zip_with_a_comment_is_named_as_such() -> None:
+    """The end record is the file's first byte: still found."""
+    arc = _read(h.Zip([], comment=b"hello").pack())
+    assert arc.problems == [("container", None, "archive comment present (5 bytes)")]
+
+
+def test_a_name_problem_is_reported_and_the_members_stay_readable() -> None:
+    """Only a container that cannot be trusted is fatal; a bad name is one problem."""
+    z = _plain()
+    z.entries[1] = h.Entry.make("top/b\\c.txt", b"b")
+    arc = _read(z.pack())
+    assert arc.problems == [("name", "top/b\\c.txt", "backslash in name")]
+    assert not arc.fatal and [e.name for e in arc.entries] == ["top/a.txt", "top/b\\c.txt"]
+
+
+# --- members as a bounded stream -----------------------------------------------------------------
+
+BIG = bytes(10 << 20)  # 10 MiB of zeros: ~10 KB deflated, inflated in several bounded steps
+
+
+def _member(data: bytes, *, deflated: bool = True, **lie: int) -> tuple[io.BytesIO, zipsafe.Entry]:
+    """A lone member's stored bytes and an entry for them (fields in `lie` overridden)."""
+    raw = h.deflate(data) if deflated else data
+    e = zipsafe.Entry(
+        name="m",
+        method=8 if deflated else 0,
+        flags=0,
+        crc=zlib.crc32(data),
+        csize=len(raw),
+        usize=len(data),
+        offset=0,
+    )
+    return io.BytesIO(raw), dataclasses.replace(e, **lie)
+
+
+def _stream(fh: io.BytesIO, e: zipsafe.Entry, limit: int | None = None) -> list[bytes]:
+    return list(zipsafe.stream_member(fh, e, limit))
+
+
+@pytest.mark.parametrize("deflated", [True, False], ids=["deflated", "stored"])
+def test_a_large_member_streams_in_bounded_steps_with_its_crc_checked(deflated: bool) -> None:
+    data = BIG if deflated else BIG[: zipsafe.READ + 1]  # stored: one byte past a read
+    fh, e = _member(data, deflated=deflated)
+    chunks = _stream(fh, e)
+    assert b"".join(chunks) == data and len(chunks) > 1
+    assert max(map(len, chunks)) <= 4 * zipsafe.READ  # never more than one step in memory
+    seen: list[int] = []
+    fh.seek(0)
+    assert zipsafe.hash_member(fh, e, advance=seen.append) == hashlib.sha256(data).hexdigest()
+    assert sum(seen) == len(data)  # the progress shown is the bytes read
+
+
+MEMBER_ERRORS = {
+    "archive-ends-inside": (lambda: _member(b"x" * 50, deflated=False, csize=100, usize=100)),
+    "corrupt-deflate": (lambda: (io.BytesIO(b"\xff" * 20), _member(b"x" * 50)[1])),
+    "truncated-deflate": (lambda: _cut(_member(b"abc" * 1000))),
+    "data-after-the-stream": (lambda: _padded(_member(b"abc" * 1000))),
+    "inflates-past-its-size": (lambda: _member(BIG, usize=(4 << 20) + 5)),
+    "holds-fewer-bytes": (lambda: _member(b"x" * 50, usize=51)),
+    "crc-mismatch": (lambda: _member(b"x" * 50, crc=1)),
+}
+MESSAGES = {
+    "archive-ends-inside": "^archive ends inside this member$",
+    "corrupt-deflate": r"^corrupt deflate data \(.+\)$",
+    "truncated-deflate": "^deflate stream is truncated$",
+    "data-after-the-stream": "^data after the end of the deflate stream$",
+    "inflates-past-its-size": "^member inflates past its declared size$",
+    "holds-fewer-bytes": "^member holds 50 bytes, 51 declared$",
+    "crc-mismatch": "^CRC mismatch$",
+}
+
+
+def _cut(m: tuple[io.BytesIO, zipsafe.Entry]) -> tuple[io.BytesIO, zipsafe.Entry]:
+    fh, e = m
+    raw = fh.getvalue()[:-4]
+    return io.BytesIO(raw), dataclasses.replace(e, csize=len(raw))
+
+
+def _padded(m: tuple[io.BytesIO, zipsafe.Entry]) -> tuple[io.BytesIO, zipsafe.Entry]:
+    fh, e = m
+    raw = fh.getvalue() + b"\x00junk"
+    return io.BytesIO(raw), dataclasses.replace(e, csize=len(raw))
+
+
+@pytest.mark.parametrize("case", MEMBER_ERRORS)
+def test_a_member_that_is_not_what_it_declares_is_refused(case: str) -> None:
+    fh, e = MEMBER_ERRORS[case]()
+    produced = 0
+    with pytest.raises(zipsafe.MemberError, match=MESSAGES[case]):
+        for chunk in zipsafe.stream_member(fh, e):
+            produced += len(chunk)
+            assert produced <= e.usize  # never more than declared
+    assert produced <= e.usize
+
+
+def test_read_member_takes_a_member_of_exactly_the_limit_and_refuses_one_more() -> None:
+    fh, e = _member(b"x" * 300)
+    assert zipsafe.read_member(fh, e, 300) == b"x" * 300
+    with pytest.raises(
+        zipsafe.MemberError, match=r"^member declares 300 bytes, more than the 299 allowed$"
+    ):
+        zipsafe.read_member(fh, e, 299)
+    # One that inflates past its declared size is stopped there, under the limit.
+    fh, e = _member(b"x" * 300, usize=200)
+    with pytest.raises(zipsafe.MemberError, match=r"^member inflates past its declared size$"):
+        zipsafe.read_member(fh, e, 250)
+    fh, e = _member(b"x" * 300)
+    with pytest.raises(zipsafe.MemberError, match=r"^member is larger than 250 bytes$"):
+        _stream(fh, e, limit=250)
+
+
+def test_read_member_returns_a_member_read_in_several_steps_whole() -> None:
+    fh, e = _member(BIG)
+    assert zipsafe.read_member(fh, e, len(BIG)) == BIG
+
+
+NAME_RULES: dict[str, tuple[str, str | None]] = {
+    "empty": ("", "empty name"),
+    "unit-separator": ("top/a\x1fb", "control character in name"),
+    "delete": ("top/a\x7fb", "control character in name"),
+    "c1-control": ("top/a\x80b", "invisible or control character in name"),
+    "zero-width-space": ("top/a\u200bb", "invisible or control character in name"),
+    "backslash": ("top/a\\b", "backslash in name"),
+    "drive-letter": ("C:/top/a", "colon in name (drive letter or stream)"),
+    "absolute": ("/top/a", "absolute path"),
+    "empty-component": ("top//a", "'.', '..' or empty path component"),
+    "dot": ("top/./a", "'.', '..' or empty path component"),
+    "dotdot": ("top/../a", "'.', '..' or empty path component"),
+    "nfd": ("top/cafe\u0301", "name is not NFC-normalized"),
+    "space": ("top/a b", None),  # a space is a printable character like any other
+    "dots-inside-a-component": ("top/~!b.c..d", None),
+}
+
+
+@pytest.mark.parametrize("case", NAME_RULES)
+def test_names_are_judged_character_by_character(case: str) -> None:
+    name, why = NAME_RULES[case]
+    assert zipsafe.name_problem(name) == why
+
+
+@pytest.mark.parametrize("shape", ["overlap", "gap"])
+def test_entries_that_do_not_tile_the_file_are_fatal(shape: str) -> None:
+    """Two central records for one local header, or bytes before the first one: the
+    container cannot be trusted, so no member is read."""
+    z = _plain()
+    if shape == "overlap":
+        z.aliases = [(0, b"top/c.txt")]
+        want = ("container", "top/c.txt", "entry overlaps another entry")
+    else:
+        z.prefix, z.shift_offsets = b"junk", True
+        want = ("container", "top/a.txt", "entry is preceded by unlisted bytes")
+    arc = _read(z.pack())
+    assert want in arc.problems and arc.fatal
+
+
+def _lying(**fields: int) -> bytes:
+    """The plain archive, its first member's local and central headers both saying `fields`."""
+    z = _plain()
+    z.entries[0].local = dict(fields)
+    z.entries[0].central = dict(fields)
+    return z.pack()
+
+
+def _local_only(**fields: int) -> bytes:
+    z = _plain()
+    z.entries[0].local = dict(fields)
+    return z.pack()
+
+
+Z64 = "malformed zip64 end records"
+CD_END = "the end record (prepended, inserted or truncated data)"
+
+
+def _cd_size() -> int:
+    plain = _plain().pack()
+    return int(h.EOCD.unpack(plain[-h.EOCD.size :])[5])
+
+
+BROKEN = {
+    "empty-file": (lambda: b"", [("container", None, "empty file")]),
+    "21-bytes": (lambda: h.Zip([]).pack()[1:], [("container", None, "not a zip file (too short)")]),
+    "local-header-disagrees": (
+        lambda: _local_only(crc=0),
+        [("container", "top/a.txt", "local header disagrees with the central directory")],
+    ),
+    "data-runs-into-the-central-directory": (
+        lambda: _lying(csize=len(_plain().entries[0].raw) + 1000),
+        [("container", "top/a.txt", "entry data runs into the central directory")],
+    ),
+    "disk-number": (lambda: _end(disk=1), [("container", None, "multi-disk archive")]),
+    "central-directory-disk": (
+        lambda: _end(cd_disk=1),
+        [("container", None, "multi-disk archive")],
+    ),
+    "entries-on-this-disk": (lambda: _end(n_disk=1), [("container", None, "multi-disk archive")]),
+    # A saturated classic field means zip64: its end records must be there.
+    "saturated-count": (lambda: _end(n=0xFFFF, n_disk=0xFFFF), [("container", None, Z64)]),
+    "saturated-size": (lambda: _end(cd_size=FULL), [("container", None, Z64)]),
+    "saturated-offset": (lambda: _end(cd_off=FULL), [("container", None, Z64)]),
+    "saturated-in-42-bytes": (
+        lambda: h.Zip([], eocd={"n": 0xFFFF, "n_disk": 0xFFFF}).pack(),
+        [("container", None, "truncated zip64 records")],
+    ),
+    "central-directory-ends-before-the-end-record": (
+        lambda: _end(cd_size=_cd_size() - 1),
+        [("container", None, f"central directory ends before {CD_END}")],
+    ),
+    "central-directory-ends-past-the-end-record": (
+        lambda: _end(cd_size=_cd_size() + 1),
+        [("container", None, f"central directory ends past {CD_END}")],
+    ),
+    # The entry count is refused before anything is read: one past the limit, not at it.
+    "entries-past-the-limit": (
+        lambda: _end(n=zipsafe.MAX_ENTRIES + 1, n_disk=zipsafe.MAX_ENTRIES + 1),
+        [("container", None, f"{zipsafe.MAX_ENTRIES + 1} entries (limit {zipsafe.MAX_ENTRIES})")],
+    ),
+    "entries-at-the-limit": (
+        lambda: _end(n=zipsafe.MAX_ENTRIES, n_disk=zipsafe.MAX_ENTRIES),
+        [("container", None, "central directory is truncated")],
+    ),
+    # A locator is followed wherever it is found, even at the first byte.
+    "locator-at-byte-0": (lambda: _at_byte_0({}), [("container", None, Z64)]),
+    "saturated-with-locator-at-byte-0": (
+        lambda: _at_byte_0({"n": 0xFFFF, "n_disk": 0xFFFF}),
+        [("container", None, Z64)],
+    ),
+}
+
+
+def _end(**fields: int) -> bytes:
+    z = _plain()
+    z.eocd = dict(fields)
+    return z.pack()
+
+
+def _at_byte_0(fields: dict[str, int]) -> bytes:
+    """A zip64 locator (pointing nowhere sensible) and an end record: 42 bytes."""
+    z = h.Zip([], eocd=fields)
+    return h.LOC64.pack(b"PK\x06\x07", 0, 0, 1) + z.pack()
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_container_that_cannot_be_trusted_is_one_fatal_problem(case: str) -> None:
+    build, problems = BROKEN[case]
+    arc = _read(build())
+    assert arc.problems == problems and arc.fatal
+
+
+def test_an_empty_zip_is_a_valid_container() -> None:
+    """22 bytes, the end record alone: nothing wrong with the container (verify then finds
+    the bag missing)."""
+    arc = _read(h.Zip([]).pack())
+    assert arc.problems == [] and not arc.fatal and arc.entries == []
+
+
+def _zip64_end(classic: dict[str, int] | None = None, **record: object) -> bytes:
+    """The plain archive with zip64 end records (as for a central directory past 4 GiB or
+    more than 65,535 entries): `record` overrides fields of the zip64 end record, `classic`
+    fields of the classic one."""
+    plain = _plain().pack()
+    body, end = (
+        plain[: -h.EOCD.size],
+        dict(zip(h.EOCD_FIELDS, h.EOCD.unpack(plain[-22:]), strict=True)),
+    )
+    rec: dict[str, object] = {
+        "sig": b"PK\x06\x06",
+        "size": h.EOCD64.size - 12,
+        "made": 45,
+        "need": 45,
+        "disk": 0,
+        "cd_disk": 0,
+        "n_disk": end["n"],
+        "n": end["n"],
+        "cd_size": end["cd_size"],
+        "cd_off": end["cd_off"],
+        **record,
+    }
+    tail = h.EOCD64.pack(*rec.values()) + h.LOC64.pack(b"PK\x06\x07", 0, len(body), 1)
+    end.update(classic or {})
+    return body + tail + h.EOCD.pack(*(end[f] for f in h.EOCD_FIELDS))
+
+
+SATURATED = {"n": 0xFFFF, "n_disk": 0xFFFF, "cd_size": FULL, "cd_off": FULL}
+ZIP64_END = {
+    "classic-fields-equal": ({}, {}, []),
+    "classic-fields-saturated": (SATURATED, {}, []),
+    "counts-disagree": (
+        {"n": 3, "n_disk": 3},
+        {},
+        [("container", None, "zip64 and classic end records disagree")],
+    ),
+    "signature": ({}, {"sig": b"PK\x06\x07"}, [("container", None, "malformed zip64 end record")]),
+    "record-size": ({}, {"size": 45}, [("container", None, "malformed zip64 end record")]),
+}
+
+
+@pytest.mark.parametrize("case", ZIP64_END)
+def test_zip64_end_records_are_checked_against_the_classic_one(case: str) -> None:
+    classic, record, problems = ZIP64_END[case]
+    arc = _read(_zip64_end(classic, **record))
+    assert arc.problems == problems and arc.fatal is bool(problems)
+    if not problems:
+        assert [e.name for e in arc.entries] == list(DATA)
+
+
+def _central(i: int, **fields: object) -> bytes:
+    z = _plain()
+    z.entries[i].central = dict(fields)
+    return z.pack()
+
+
+def _unflagged_utf8() -> bytes:
+    z = _plain()
+    z.entries[1] = dataclasses.replace(h.Entry.make("top/café.txt", b"b"), flags=0)
+    return z.pack()
+
+
+def _with(extra: h.Entry) -> bytes:
+    z = _plain()
+    z.entries.append(extra)
+    return z.pack()
+
+
+def _empty_name_last() -> bytes:
+    z = _plain()
+    z.entries[1] = h.Entry.make("", b"b")
+    return z.pack()
+
+
+CENTRAL = {
+    "corrupt-record": (
+        lambda: _central(1, sig=b"PK\x01\x03"),
+        [("container", None, "corrupt central directory")],
+        True,
+    ),
+    # A comment after a record's name and extra field: the next record starts after it.
+    "record-comment": (lambda: _central(0, extra=b"abc", xlen=0, clen=3), [], False),
+    "utf-8-name-without-the-flag": (
+        _unflagged_utf8,
+        [
+            (
+                "name",
+                "top/caf\\xc3\\xa9.txt",
+                "name is not valid UTF-8 (or ASCII without the UTF-8 flag)",
+            )
+        ],
+        False,
+    ),
+    "directory-entry": (
+        lambda: _with(h.Entry.make("top/d/", b"")),
+        [
+            ("entry", "top/d/", "directory entry"),
+            ("name", "top/d/", "'.', '..' or empty path component"),
+        ],
+        False,
+    ),
+    "entry-on-another-disk": (
+        lambda: _central(0, disk=1),
+        [("container", "top/a.txt", "entry on another disk")],
+        True,
+    ),
+    "fewer-entries-than-records": (
+        lambda: _end(n=1, n_disk=1),
+        [
+            ("container", None, "central directory has trailing bytes"),
+            ("container", None, "unlisted bytes before the central directory"),
+        ],
+        True,
+    ),
+    # Bytes that are no UTF-8 are named escaped (the local header, which has them raw,
+    # cannot match the replaced name), never a crash.
+    "name-not-utf-8": (
+        lambda: _with(h.Entry.make(b"top/\xff.txt", b"x")),
+        [
+            ("name", "top/\\xff.txt", "name is not valid UTF-8 (or ASCII without the UTF-8 flag)"),
+            ("container", "top/\ufffd.txt", "local header disagrees with the central directory"),
+        ],
+        True,
+    ),
+    # The last record ends exactly at the end of the central directory.
+    "shortest-last-record": (_empty_name_last, [("name", "", "empty name")], False),
+}
+
+
+@pytest.mark.parametrize("case", CENTRAL)
+def test_central_records_are_read_one_after_another(case: str) -> None:
+    build, problems, fatal = CENTRAL[case]
+    arc = _read(build())
+    assert arc.problems == problems and arc.fatal is fatal
+
+
+def _entry(i: int, **fields: object) -> bytes:
+    """The plain archive with member `i` changed in both headers (so they agree)."""
+    z = _plain()
+    z.entries[i] = dataclasses.replace(z.entries[i], **fields)  # type: ignore[arg-type]
+    return z.pack()
+
+
+def _ratio(usize: int, raw: bytes) -> bytes:
+    z = _plain()
+    z.entries.append(h.Entry(b"top/z", raw, method=8, crc=0, usize=usize))
+    return z.pack()
+
+
+A_RAW = len(_plain().entries[0].raw)  # "top/a.txt", deflated
+ENTRY_RULES = {
+    "unsupported-flags": (lambda: _entry(0, flags=0x0008), "top/a.txt", "unsupported flags 0x0008"),
+    "strong-encryption": (lambda: _entry(0, flags=0x0040), "top/a.txt", "encrypted entry"),
+    "unsupported-method": (
+        lambda: _entry(0, method=12),
+        "top/a.txt",
+        "unsupported compression method 12",
+    ),
+    "stored-sizes-differ": (
+        lambda: _entry(1, usize=2),
+        "top/b.txt",
+        "stored entry whose sizes differ",
+    ),
+    "ratio-past-deflate's-limit": (
+        lambda: _entry(0, usize=A_RAW * zipsafe.MAX_RATIO + 1),
+        "top/a.txt",
+        f"declared size {A_RAW * zipsafe.MAX_RATIO + 1} is impossible for {A_RAW} compressed bytes",
+    ),
+    "ratio-at-the-limit": (lambda: _entry(0, usize=A_RAW * zipsafe.MAX_RATIO), None, None),
+    "directory-type": (
+        lambda: _entry(0, eattr=(0o040755 << 16)),
+        "top/a.txt",
+        "non-regular file entry (mode 0o40755, host 3)",
+    ),
+    "no-file-type-at-all": (lambda: _entry(0, eattr=0), None, None),  # as DOS hosts write
+    "one-compressed-byte": (
+        lambda: _ratio(zipsafe.MAX_RATIO + 1, b"\x03"),
+        "top/z",
+        f"declared size {zipsafe.MAX_RATIO + 1} is impossible for 1 compressed bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ENTRY_RULES)
+def test_entries_repro_would_not_write_are_one_problem_each(case: str) -> None:
+    """Not fatal: the container is sound, the member is not one repro would write."""
+    build, member, message = ENTRY_RULES[case]
+    arc = _read(build())
+    assert arc.problems == ([("entry", member, message)] if message else []) and not arc.fatal
