@@ -13,7 +13,6 @@ belong to a run in progress and is never touched.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -21,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from repro import platforms
 from repro.errors import EnvironmentProblem
 from repro.workspace import Bundle, Run, inventory
 
@@ -154,16 +154,18 @@ def _remove(item: Item) -> None:
 
 
 def _repoint_latest(outputs: Path) -> None:
-    """outputs/latest must not dangle: the newest run left, or nothing."""
-    link = outputs / "latest"
-    if not link.is_symlink() or link.exists():
+    """outputs/latest (a symlink, or the pointer file where symlinks cannot be made) must
+    not dangle: the newest run left, or nothing."""
+    link, pointer = outputs / platforms.LATEST, outputs / platforms.LATEST_POINTER
+    was_link, was_pointer = link.is_symlink(), pointer.is_file()
+    if not (was_link or was_pointer) or platforms.latest_run(outputs) is not None:
         return
+    for stale in (link, pointer):
+        if stale.is_symlink() or stale.is_file():
+            stale.unlink()
     runs = sorted(p for p in (outputs / "runs").glob("[!.]*") if p.is_dir())
-    link.unlink()
     if runs:
-        tmp = outputs / ".latest.clean"
-        os.symlink(os.path.relpath(runs[-1], outputs), tmp)
-        os.replace(tmp, link)
+        platforms.point_latest(outputs, runs[-1], symlink=was_link)
 
 
 def clean(

@@ -5,15 +5,15 @@ line after it carries `prev`, the SHA-256 of the previous line's bytes (newline
 included), so an edited, inserted or dropped line breaks the chain. Events:
 `start` (on disk, fsynced, before pytest starts), `end` (the run folder is
 complete), `salvaged` (an abandoned run was made into a run folder), `packed`
-(a bundle was made: its digest). Appends are serialised with `flock`, each is
-one `write` of a whole line followed by `fsync`: a SIGKILL leaves either the
-whole line or none of it.
+(a bundle was made: its digest). Appends are serialised with an exclusive lock
+(`platforms.exclusive`: flock, or a byte-range lock on Windows), each is one
+`write` of a whole line followed by `fsync`: a SIGKILL leaves either the whole
+line or none of it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro import platforms
 from repro.errors import EnvironmentProblem
 
 FORMAT = "repro-ledger/1"
@@ -43,7 +44,8 @@ def _last_line(fd: int) -> bytes | None:
     if size == 0:
         return None
     start = max(0, size - _TAIL)
-    data = os.pread(fd, size - start, start)
+    os.lseek(fd, start, os.SEEK_SET)  # under the lock; appends go to the end regardless
+    data = os.read(fd, size - start)
     body = data[:-1] if data.endswith(b"\n") else data
     return body[body.rfind(b"\n") + 1 :] + (b"\n" if data.endswith(b"\n") else b"")
 
@@ -53,8 +55,8 @@ def _locked(path: Path) -> Iterator[int]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
+        with platforms.exclusive(fd):
+            yield fd
     finally:
         os.close(fd)
 

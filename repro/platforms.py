@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
@@ -365,6 +365,23 @@ if sys.platform == "win32":
                 _kernel32.CloseHandle(self.job)
                 self.job = None
 
+    _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+    _STILL_ACTIVE = 259
+    _ERROR_ACCESS_DENIED = 5
+
+    def _windows_pid_alive(pid: int) -> bool:
+        handle = _kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            # Another user's process exists but may not be opened; any other error: gone.
+            return ctypes.get_last_error() == _ERROR_ACCESS_DENIED
+        try:
+            code = wintypes.DWORD()
+            if not _kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == _STILL_ACTIVE
+        finally:
+            _kernel32.CloseHandle(handle)
+
 
 # Windows crash statuses (NTSTATUS) that mean what a fatal signal means on POSIX.
 _WINDOWS_CRASHES = {
@@ -393,6 +410,11 @@ def pid_alive(pid: int) -> bool:
     """Whether process `pid` still runs on this machine. A zombie does not: a killed
     repro's pytest is reparented to the init process, which may be slow to reap it (or,
     in a container, never), and signal 0 still reaches a zombie."""
+    if pid <= 0:  # no pid recorded; and signal 0 to pid 0 would ask about our own group
+        return False
+    if sys.platform == "win32":
+        # os.kill(pid, 0) is TerminateProcess on Windows: ask, never signal.
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -405,6 +427,35 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
     except OSError:  # no /proc (macOS): trust the signal
         return True
+
+
+@contextlib.contextmanager
+def exclusive(fd: int) -> Iterator[None]:
+    """Hold an exclusive lock on the open file `fd`: other processes asking wait."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        # A lock on the first byte stands for the whole file (it may lie past the end).
+        os.lseek(fd, 0, os.SEEK_SET)
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                break
+            except OSError:  # LK_LOCK gives up after 10 tries a second apart: wait on
+                continue
+        try:
+            yield
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 LATEST = "latest"

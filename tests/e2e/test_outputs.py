@@ -145,6 +145,18 @@ def test_clean_never_removes_the_only_copy_of_a_failed_or_abandoned_run(outputs,
     ]
 
 
+def test_clean_repoints_a_latest_pointer_file_as_it_does_a_symlink(outputs, cli):
+    """Where no symlink can be made (Windows without the privilege), outputs/latest.txt
+    names the newest run: cleaning must not leave it naming a removed one."""
+    (outputs / "latest").unlink()
+    (outputs / "latest.txt").write_text("runs/20260101T000000Z-000001\n")
+    res = cli("clean", "--outputs", outputs, "--keep", "1")
+    assert res.exit_code == 0, res.output
+    assert not (outputs / "runs/20260101T000000Z-000001").exists()
+    assert (outputs / "latest.txt").read_text() == "runs/20260101T000000Z-000005\n"
+    assert not (outputs / "latest").exists() and not (outputs / "latest").is_symlink()
+
+
 def test_clean_removes_what_repro_wrote_beside_a_bundle_with_the_bundle(project):
     """`repro bundle --report` leaves the zip, its .sha256, its attestation Statement and
     its HTML page: cleaning the run takes all of them, not the zip alone."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -109,3 +111,19 @@ def test_pack_follows_a_latest_pointer_file(project, cli):
     packed = cli("pack", outputs / "latest", "--out", outputs / "bundles", "--json")
     assert packed.exit_code == 0, packed.output
     assert json.loads(packed.stdout)["run_id"] == run_dir.name
+
+
+def test_pid_alive_tells_a_running_a_finished_and_an_unrecorded_process():
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        assert platforms.pid_alive(child.pid)
+    finally:
+        child.communicate(b"")
+    assert not platforms.pid_alive(child.pid)  # reaped: gone
+    # No pid recorded (0) must not be taken for a live process: signal 0 to pid 0 would
+    # reach our own process group and say "alive".
+    assert not platforms.pid_alive(0)
+    assert not platforms.pid_alive(-1)
+    assert platforms.pid_alive(os.getpid())
