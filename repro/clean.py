@@ -20,13 +20,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro import platforms
+from repro import layout, platforms
 from repro.errors import EnvironmentProblem
 from repro.workspace import Bundle, Run, inventory
 
 BUSY_SECONDS = 600
-# runner.new_run_id's `20261202T101500Z-a1b2c3`, finished or staged (`.<run_id>.partial`)
-RUN_FOLDER = re.compile(r"(\d{8}T\d{6}Z-[0-9a-f]+)|\.(\d{8}T\d{6}Z-[0-9a-f]+)\.partial")
+# A run folder, finished (`<run_id>`) or staged (`.<run_id>.partial`)
+RUN_FOLDER = re.compile(rf"({layout.RUN_ID.pattern})|\.({layout.RUN_ID.pattern})\.partial")
 DAY = 86400.0
 
 

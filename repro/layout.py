@@ -49,6 +49,8 @@ class SchemaName(TextEnum):
 
 # --- the run folder (= the bag's data/) ------------------------------------------------------
 RUN_STAMP: Final = "run_stamp.json"
+# runner.new_run_id's `20261202T101500Z-a1b2c3`: UTC to the second, then random hex.
+RUN_ID: Final = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 RUN_METADATA: Final = "run_metadata.json"
 ENV: Final = "env.json"
 LOCK_RECORD: Final = "lock.json"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repro import platforms
+from repro import layout, platforms
 from repro.errors import EnvironmentProblem
 
 FORMAT = "repro-ledger/1"
@@ -156,7 +156,60 @@ def read(outputs: Path) -> LedgerReport:
             problems.append(f"line {n}: chain broken (prev does not hash line {n - 1})")
         prev = raw if raw.endswith(b"\n") else raw + b"\n"
         _apply(runs, obj)
+    since = _header_epoch(lines[0]) if lines else None
+    problems += _unrecorded(Path(outputs), since, runs, empty=not lines)
     return LedgerReport(path, fmt, len(lines), tuple(runs.values()), tuple(problems))
+
+
+# A run's id is drawn just before its start line, so the first run of a new ledger may
+# be named a moment before the header: runs this much older are still expected in it.
+_ID_SLACK = 10.0
+
+
+def _header_epoch(line: bytes) -> float | None:
+    import datetime as dt
+
+    try:
+        stamp = json.loads(line)["time"]
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _id_epoch(run_id: str) -> float:
+    import calendar
+
+    return float(calendar.timegm(time.strptime(run_id.split("-")[0], "%Y%m%dT%H%M%SZ")))
+
+
+def _unrecorded(
+    outputs: Path, since: float | None, runs: dict[str, RunEntry], *, empty: bool
+) -> list[str]:
+    """Finished run folders the ledger should name and does not. A hash chain cannot see
+    its own end, so a ledger cut short (or emptied) is caught here, against the run
+    folders made since its header; runs older than the ledger are not its business."""
+    folder = outputs / "runs"
+    if not folder.is_dir() or (since is None and not empty):
+        return []
+    problems = []
+    for run_dir in sorted(folder.iterdir()):
+        name = run_dir.name
+        if not (layout.RUN_ID.fullmatch(name) and (run_dir / layout.RUN_STAMP).is_file()):
+            continue
+        if since is not None and _id_epoch(name) < since - _ID_SLACK:
+            continue
+        entry = runs.get(name)
+        if entry is None or entry.started is None:
+            problems.append(
+                f"runs/{name}: the ledger has no line for this run "
+                "(lines were dropped, or the ledger was cut short)"
+            )
+        elif entry.ended is None:
+            problems.append(
+                f"runs/{name} is complete but the ledger never saw it end (its last "
+                "line was dropped, or repro died as the run finished)"
+            )
+    return problems
 
 
 def _apply(runs: dict[str, RunEntry], obj: dict[str, Any]) -> None:

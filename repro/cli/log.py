@@ -27,7 +27,9 @@ def log(outputs: Path, as_json: bool) -> None:
 
     A run that started and never ended (its repro process died, or it is still
     running) is marked `open`; `repro salvage` makes a bundle of it. Exits 1 if
-    a line of the ledger was edited, inserted or removed.
+    a line of the ledger was edited, inserted or removed, or a finished run in
+    outputs/runs/ made since the ledger began is missing from it (the ledger cut
+    short).
 
     \b
     Example:

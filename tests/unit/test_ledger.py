@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from repro import ledger
+from tests.conftest import PASSING, run_repro
 
 
 def _fill(outputs: Path) -> list[bytes]:
@@ -96,3 +97,33 @@ def test_disk_watch_warns_once_when_the_run_outgrows_the_free_disk(tmp_path):
     watch.check_once()
     watch.check_once()
     assert len(said) == 1 and "packing may fail" in said[0]
+
+
+def test_repro_log_catches_a_ledger_cut_short_or_emptied(project):
+    """A hash chain cannot see its own end: the run folders made since the ledger began
+    must each have their lines, so dropping the last lines, or all of them, is caught."""
+    proj = project(PASSING)
+    for _ in range(2):
+        assert run_repro("run", "-q", cwd=proj).returncode == 0
+    path = ledger.path_for(proj / "outputs")
+    whole = path.read_bytes().splitlines(keepends=True)
+    assert run_repro("log", cwd=proj).returncode == 0
+    second = json.loads(whole[-1])["run_id"]
+
+    path.write_bytes(b"".join(whole[:-1]))  # the second run's end line dropped
+    res = run_repro("log", cwd=proj)
+    assert res.returncode == 1
+    assert f"runs/{second} is complete but the ledger never saw it end" in res.stdout
+
+    path.write_bytes(b"".join(whole[:-2]))  # and its start line
+    res = run_repro("log", "--json", cwd=proj)
+    assert res.returncode == 1
+    problems = json.loads(res.stdout)["problems"]
+    assert problems == [
+        f"runs/{second}: the ledger has no line for this run "
+        + "(lines were dropped, or the ledger was cut short)"
+    ]
+
+    path.write_bytes(b"")  # emptied: every run folder is unaccounted for
+    res = run_repro("log", "--json", cwd=proj)
+    assert res.returncode == 1 and len(json.loads(res.stdout)["problems"]) == 2
