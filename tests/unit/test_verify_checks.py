@@ -468,3 +468,47 @@ def test_the_whole_file_hash_holds_whatever_the_order_of_reads(tmp_path: Path) -
             if rnd.random() < 0.2:
                 whole.fill(rnd.randrange(len(data)))
         assert whole.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+# --- the manifests' own lines -------------------------------------------------------------------
+
+
+def _bag_problems(path: Path) -> list[tuple[str, str | None, str]]:
+    return [(p.kind, p.member, p.message) for p in verify(path).problems if p.kind == "bag"]
+
+
+def test_manifest_lines_are_judged_one_by_one_with_their_numbers(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """A malformed line and a path listed twice are each named by their 1-based line number,
+    and a bad line does not stop the lines after it from being read."""
+    old = h.members(valid)[f"{top}/manifest-sha256.txt"]
+    lines = old.decode().splitlines()
+    first_digest, first_rel = lines[0].split("  ", 1)
+    new = [*lines, "not a manifest line", f"{first_digest}  {first_rel}"]
+    forged = h.rebag(valid, tags={"manifest-sha256.txt": ("\n".join(new) + "\n").encode()})
+    member = f"{top}/manifest-sha256.txt"
+    assert _bag_problems(h.save(forged, tmp_path)) == [
+        ("bag", member, f"line {len(lines) + 1} is not '<sha256>  <path>'"),
+        ("bag", member, f"line {len(lines) + 2} lists {first_rel} twice"),
+    ]
+
+
+def test_manifest_that_is_not_utf8_is_one_problem(valid: bytes, top: str, tmp_path: Path) -> None:
+    old = h.members(valid)[f"{top}/manifest-sha256.txt"]
+    forged = h.rebag(valid, tags={"manifest-sha256.txt": old + b"\xff\xfe  data/x\n"})
+    assert _bag_problems(h.save(forged, tmp_path)) == [
+        ("bag", f"{top}/manifest-sha256.txt", "manifest is not UTF-8")
+    ]
+
+
+def test_tag_manifest_listing_a_payload_file_says_so(valid: bytes, top: str, tmp_path: Path) -> None:
+    forged = h.manifest_line(valid, f"{'0' * 64}  data/env.json", "tagmanifest-sha256.txt")
+    n = len(h.members(forged)[f"{top}/tagmanifest-sha256.txt"].splitlines())
+    assert _bag_problems(h.save(forged, tmp_path)) == [
+        (
+            "bag",
+            f"{top}/tagmanifest-sha256.txt",
+            f"line {n} lists an unsafe path 'data/env.json' (a tag manifest lists tag files only)",
+        )
+    ]
