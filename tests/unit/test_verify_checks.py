@@ -512,3 +512,17 @@ def test_tag_manifest_listing_a_payload_file_says_so(valid: bytes, top: str, tmp
             f"line {n} lists an unsafe path 'data/env.json' (a tag manifest lists tag files only)",
         )
     ]
+
+
+def test_an_unsafe_manifest_line_does_not_hide_the_lines_after_it(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    lines = h.members(valid)[f"{top}/manifest-sha256.txt"].decode().splitlines()
+    new = ["0" * 64 + "  ../escape", *lines]
+    forged = h.rebag(valid, tags={"manifest-sha256.txt": ("\n".join(new) + "\n").encode()})
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("bag", "manifest-sha256.txt", r"^line 1 lists an unsafe path '\.\./escape' \("),
+        only=True,
+    )
