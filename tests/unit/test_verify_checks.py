@@ -526,3 +526,38 @@ def test_an_unsafe_manifest_line_does_not_hide_the_lines_after_it(
         Want("bag", "manifest-sha256.txt", r"^line 1 lists an unsafe path '\.\./escape' \("),
         only=True,
     )
+
+
+# --- a record that is not one repro wrote: one exact line each -----------------------------------
+
+RECORDS: dict[str, tuple[bytes, str]] = {
+    "not-json": (b"{not json", r"^not valid JSON: Expecting property name enclosed in double"),
+    "an-array": (b"[]", r"^declares schema None, expected \('env', 1\)$"),
+    "nested-too-deeply": (b"[" * 100_000 + b"]" * 100_000, r"^not valid JSON: nested too deeply$"),
+    "another-version": (
+        b'{"schema": "env", "schema_version": 2}',
+        r"^declares schema \('env', 2\), expected \('env', 1\)$",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RECORDS)
+def test_a_record_repro_did_not_write_is_one_schema_problem(
+    case: str, valid: bytes, top: str, tmp_path: Path
+) -> None:
+    data, message = RECORDS[case]
+    forged = h.rebag(valid, {"data/env.json": data})
+    rejects(h.save(forged, tmp_path), top, Want("schema", "data/env.json", message), only=True)
+
+
+def test_a_record_that_lies_about_its_size_is_a_fixity_problem(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    forged = h.lying_size(valid, "repro-bundle.json", 100, crc_of_declared=True)
+    real = h.Zip.parse(valid).get("repro-bundle.json").usize
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("fixity", "repro-bundle.json", f"^member holds {real} bytes, {real + 100} declared$"),
+        only=True,
+    )
