@@ -123,8 +123,9 @@ def test_top_folder_naming_another_run_is_reported(valid: bytes, top: str, tmp_p
     # Named as repro would name the real run, so only the top folder is wrong.
     path = h.save(moved, tmp_path, f"repro-{run_id}-{h.digest_of(moved)[7:19]}.zip")
     report = verify(path)
-    assert [(p.kind, p.message) for p in report.problems] == [
-        ("crosscheck", f"top folder {other} does not name run {run_id}")
+    # About the bundle as a whole: no member is named.
+    assert [(p.kind, p.member, p.message) for p in report.problems] == [
+        ("crosscheck", None, f"top folder {other} does not name run {run_id}")
     ]
 
 
@@ -427,8 +428,13 @@ def test_drift_is_a_warning_and_a_problem_under_strict(
     assert report.ok
     assert report.warnings == ("environment drifted from the lock in 1 package(s): beta (version)",)
     strict = verify(path, strict=True)
-    assert [(p.kind, p.message) for p in strict.problems] == [
-        ("crosscheck", "environment drifted from the lock in 1 package(s): beta (version)")
+    # Named on the record that says so, as any other finding about it.
+    assert [(p.kind, p.member, p.message) for p in strict.problems] == [
+        (
+            "crosscheck",
+            f"{top}/data/run_metadata.json",
+            "environment drifted from the lock in 1 package(s): beta (version)",
+        )
     ]
     assert cli(path, "--strict")[0] == 1
 
