@@ -567,3 +567,71 @@ def test_a_record_that_lies_about_its_size_is_a_fixity_problem(
         Want("fixity", "repro-bundle.json", f"^member holds {real} bytes, {real + 100} declared$"),
         only=True,
     )
+
+
+# --- the bag's shape: one top folder, every tag file, every listed member ------------------------
+
+
+def test_members_outside_one_top_folder_are_one_problem(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """Several top folders: the first five, sorted, are named. A file beside the top folder
+    named as the folder itself is outside it too, though it adds no other top name."""
+    others = [f"{c}-stray" for c in "abcdef"]
+    forged = valid
+    for o in others:
+        forged = h.with_entry(forged, f"{o}/x.txt")
+    assert [(p.kind, p.member, p.message) for p in verify(h.save(forged, tmp_path)).problems] == [
+        ("bag", None, f"expected one top-level folder, found {sorted([top, *others])[:5]}")
+    ]
+    bare = h.with_entry(valid, top)
+    assert [
+        (p.kind, p.member, p.message) for p in verify(h.save(bare, tmp_path / "bare")).problems
+    ] == [("bag", None, f"expected one top-level folder, found {[top]}")]
+
+
+def test_each_missing_tag_file_is_named(valid: bytes, top: str, tmp_path: Path) -> None:
+    forged = h.remove_member(h.remove_member(valid, "bagit.txt"), "bag-info.txt")
+    assert [(p.kind, p.member, p.message) for p in verify(h.save(forged, tmp_path)).problems] == [
+        ("missing", f"{top}/{tag}", "required tag file is missing")
+        for tag in ("bagit.txt", "bag-info.txt")
+    ]
+
+
+def test_missing_and_unlisted_members_read_exactly(valid: bytes, top: str, tmp_path: Path) -> None:
+    listed = h.manifest_line(valid, f"{'0' * 64}  extra-tag.txt", "tagmanifest-sha256.txt")
+    forged = h.add_member(h.remove_member(listed))
+    rejects(
+        h.save(forged, tmp_path),
+        top,
+        Want("missing", "data/logs/stderr.log", "^listed in the manifest but not in the bundle$"),
+        Want("unexpected", "data/logs/extra.log", "^in the bundle but not listed in any manifest$"),
+        Want("missing", "extra-tag.txt", "^listed in the tag manifest but not in the bundle$"),
+        only=True,
+    )
+
+
+def test_a_credential_in_a_log_is_a_warning_and_a_problem_under_strict(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """A run that did not mask (`--no-mask`) has its logs scanned for token shapes."""
+    token = "npm_" + "a1B2" * 9
+    meta = json.loads(h.members(valid)[f"{top}/data/run_metadata.json"])
+    meta["masking"]["enabled"] = False
+    forged = h.rebag(
+        valid,
+        {
+            "data/logs/stdout.log": f"deploying with {token}\n".encode(),
+            "data/run_metadata.json": h.dump_json(meta),
+        },
+    )
+    path = h.save(forged, tmp_path)
+    report = verify(path)
+    assert report.ok
+    assert len(report.warnings) == 1
+    assert report.warnings[0].startswith(f"{top}/data/logs/stdout.log: ")
+    strict = verify(path, strict=True)
+    assert [(p.kind, p.member) for p in strict.problems] == [
+        ("credential", f"{top}/data/logs/stdout.log")
+    ]
+    assert f"{top}/data/logs/stdout.log: {strict.problems[0].message}" == report.warnings[0]
