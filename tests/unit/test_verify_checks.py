@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -508,7 +509,9 @@ def test_manifest_that_is_not_utf8_is_one_problem(valid: bytes, top: str, tmp_pa
     ]
 
 
-def test_tag_manifest_listing_a_payload_file_says_so(valid: bytes, top: str, tmp_path: Path) -> None:
+def test_tag_manifest_listing_a_payload_file_says_so(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
     forged = h.manifest_line(valid, f"{'0' * 64}  data/env.json", "tagmanifest-sha256.txt")
     n = len(h.members(forged)[f"{top}/tagmanifest-sha256.txt"].splitlines())
     assert _bag_problems(h.save(forged, tmp_path)) == [
@@ -635,3 +638,85 @@ def test_a_credential_in_a_log_is_a_warning_and_a_problem_under_strict(
         ("credential", f"{top}/data/logs/stdout.log")
     ]
     assert f"{top}/data/logs/stdout.log: {strict.problems[0].message}" == report.warnings[0]
+
+
+# --- fixity and the shipped schemas, each defect one exact line -----------------------------------
+
+
+def test_a_tampered_member_names_both_digests(valid: bytes, top: str, tmp_path: Path) -> None:
+    forged = h.flip_byte(valid)
+    rel = "data/logs/stdout.log"
+    got = h._sha(h.members(forged)[f"{top}/{rel}"])
+    want = h._sha(h.members(valid)[f"{top}/{rel}"])
+    problems = verify(h.save(forged, tmp_path)).problems
+    assert [(p.kind, p.member, p.message) for p in problems if p.kind == "fixity"] == [
+        ("fixity", f"{top}/{rel}", f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
+    ]
+
+
+def _bad_crc(src: bytes, rel: str) -> bytes:
+    z = h.Zip.parse(src)
+    i = z.index(rel)
+    z.entries[i] = replace(z.entries[i], crc=z.entries[i].crc ^ 1)
+    return z.pack()
+
+
+@pytest.mark.parametrize("defect", ["size", "crc"])
+def test_a_record_that_fails_fixity_is_reported_once_and_not_read(
+    defect: str, valid: bytes, top: str, tmp_path: Path
+) -> None:
+    rel = "data/env.json"
+    real = h.Zip.parse(valid).get(rel).usize
+    if defect == "size":
+        forged = h.lying_size(valid, rel, -1)
+        message = f"declares {real - 1} bytes, repro-bundle.json lists {real} (not read)"
+    else:
+        forged = _bad_crc(valid, rel)
+        message = "CRC mismatch"
+    assert [(p.kind, p.member, p.message) for p in verify(h.save(forged, tmp_path)).problems] == [
+        ("fixity", f"{top}/{rel}", message)
+    ]
+
+
+def test_every_shipped_schema_is_checked_past_an_absent_or_broken_one(
+    valid: bytes, top: str, tmp_path: Path
+) -> None:
+    """env's copy absent (an earlier repro shipped fewer), lock's and run_stamp's not JSON,
+    run_metadata's weakened: each of the three is its own line."""
+    weak = json.loads(h.members(valid)[f"{top}/data/schemas/run_metadata.schema.json"])
+    weak["additionalProperties"] = True
+    weak.pop("required", None)
+    forged = h.rebag(
+        valid,
+        {
+            "data/schemas/env.schema.json": None,
+            "data/schemas/lock.schema.json": b"{not json",
+            "data/schemas/run_metadata.schema.json": h.dump_json(weak),
+            "data/schemas/run_stamp.schema.json": b"[",
+        },
+    )
+    problems = [(p.kind, p.member, p.message) for p in verify(h.save(forged, tmp_path)).problems]
+    schemas = f"{top}/data/schemas"
+    assert [p[:2] for p in problems] == [
+        ("schema", f"{schemas}/lock.schema.json"),
+        ("schema", f"{schemas}/run_metadata.schema.json"),
+        ("schema", f"{schemas}/run_stamp.schema.json"),
+    ]
+    assert problems[0][2].startswith("not valid JSON: Expecting property name")
+    assert problems[1][2] == (
+        "differs from repro's own copy of this schema and from every earlier one"
+    )
+    assert problems[2][2].startswith("not valid JSON: Expecting value")
+
+
+def test_every_member_that_fails_fixity_is_reported(valid: bytes, top: str, tmp_path: Path) -> None:
+    """A failure does not stop the members after it from being checked: two lie about their
+    size, two about their CRC."""
+    forged = h.lying_size(h.lying_size(valid, "data/env.json", -1), "data/run_stamp.json", -1)
+    for rel in ("data/logs/stdout.log", "data/logs/stderr.log"):
+        forged = _bad_crc(forged, rel)
+    fixity = [p.member for p in verify(h.save(forged, tmp_path)).problems if p.kind == "fixity"]
+    assert sorted(fixity) == sorted(
+        f"{top}/data/{rel}"
+        for rel in ("env.json", "run_stamp.json", "logs/stdout.log", "logs/stderr.log")
+    )
