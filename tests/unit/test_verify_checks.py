@@ -720,3 +720,58 @@ def test_every_member_that_fails_fixity_is_reported(valid: bytes, top: str, tmp_
         f"{top}/data/{rel}"
         for rel in ("env.json", "run_stamp.json", "logs/stdout.log", "logs/stderr.log")
     )
+
+
+# --- a run folder, verified before it is packed -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run folder of a passing suite, left as the runner wrote it."""
+    return real_run(tmp_path_factory.mktemp("folder"), PASSING)
+
+
+def _folder_copy(folder: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / folder.name
+    shutil.copytree(folder, dest, symlinks=True)
+    return dest
+
+
+def _problems(report: Any) -> list[tuple[str, str | None, str]]:
+    return [(p.kind, p.member, p.message) for p in report.problems]
+
+
+def test_a_run_folder_has_no_digest_to_expect(folder: Path) -> None:
+    assert verify(folder).ok
+    assert _problems(verify(folder, expect="sha256:" + "0" * 64)) == [
+        ("digest", None, "a run folder has no digest to compare with --expect (pack it)")
+    ]
+
+
+def test_a_folder_without_a_run_stamp_is_not_a_run_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x\n")
+    assert _problems(verify(tmp_path)) == [
+        ("missing", "run_stamp.json", "not a run folder: it has no run_stamp.json")
+    ]
+
+
+def test_a_run_folder_holds_plain_files_only(folder: Path, tmp_path: Path) -> None:
+    import os
+
+    run = _folder_copy(folder, tmp_path)
+    (run / "logs" / "link.log").symlink_to(run / "logs" / "stdout.log")
+    os.mkfifo(run / "logs" / "pipe.log")
+    assert [p for p in _problems(verify(run)) if p[0] == "container"] == [
+        ("container", "logs/link.log", "is a symlink; a run folder holds plain files"),
+        ("container", "logs/pipe.log", "is not a regular file"),
+    ]
+
+
+def test_drift_in_a_run_folder_is_a_problem_under_strict(folder: Path, tmp_path: Path) -> None:
+    run = _folder_copy(folder, tmp_path)
+    meta = json.loads((run / "run_metadata.json").read_text())
+    meta["drift"] = [{"name": "beta", "kind": "version"}]
+    (run / "run_metadata.json").write_text(json.dumps(meta))
+    drift = "environment drifted from the lock in 1 package(s): beta (version)"
+    assert drift in verify(run).warnings
+    assert ("crosscheck", "run_metadata.json", drift) in _problems(verify(run, strict=True))
