@@ -59,7 +59,8 @@ def test_replay_of_a_missing_bundle_suggests_only_what_replay_takes(cli, tmp_pat
     res = cli("replay", missing, "--repo", tmp_path)
     assert res.exit_code == 2
     assert res.stderr == (
-        f"repro: error: no such bundle: {missing} (pass a repro-*.zip, e.g. from outputs/bundles/)\n"
+        f"repro: error: no such bundle: {missing} "
+        "(pass a repro-*.zip, e.g. from outputs/bundles/)\n"
     )
     res = cli("replay", tmp_path, "--repo", tmp_path)  # a folder, as the old hint offered
     assert res.exit_code == 2 and "is a directory" in res.stderr
