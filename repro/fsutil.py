@@ -18,7 +18,23 @@ from repro.errors import EnvironmentProblem
 CHUNK = 1 << 20
 
 
+def not_a_folder(folder: Path) -> Path | None:
+    """The file that stands where `folder` or one of its parents should be a folder:
+    mkdir then fails with a bare "File exists" or "Not a directory" naming neither."""
+    for p in (folder, *folder.parents):
+        if p.exists() or p.is_symlink():
+            return None if p.is_dir() else p
+    return None
+
+
 def _explain(exc: OSError, path: Path) -> EnvironmentProblem:
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = not_a_folder(path.parent)
+        if blocker is not None:
+            return EnvironmentProblem(
+                f"cannot write in {path.parent}: {blocker} is a file, not a folder",
+                hint="move or remove that file, or write elsewhere: --outputs DIR, --out DIR",
+            )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return EnvironmentProblem(
             f"no space left while writing {path}", hint="free disk space and run again"

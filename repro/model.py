@@ -747,9 +747,11 @@ class Results:
         return tuple(t for t in self.tests if t.outcome in outcomes)
 
     def slowest(self, n: int) -> tuple[TestResult, ...]:
+        """The n finished tests that took longest: the one in flight has no duration yet."""
         import heapq
 
-        return tuple(heapq.nlargest(n, self.tests, key=lambda t: t.duration))
+        done = (t for t in self.tests if t.outcome is not None)
+        return tuple(heapq.nlargest(n, done, key=lambda t: t.duration))
 
 
 def _results_from_rows(rows: list[tuple[Any, ...]], *rest: Any) -> Results:

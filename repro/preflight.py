@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from repro.errors import EnvironmentProblem
+from repro.fsutil import not_a_folder
 
 
 def check_writable(folder: Path, what: str) -> None:
@@ -26,6 +27,12 @@ def check_writable(folder: Path, what: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
+        blocker = not_a_folder(folder)
+        if blocker is not None:
+            raise EnvironmentProblem(
+                f"cannot write {what} to {folder}: {blocker} is a file, not a folder",
+                hint="move or remove that file, or pass --outputs DIR; no test was run",
+            ) from exc
         raise EnvironmentProblem(
             f"cannot write {what} to {folder}: {exc.strerror or exc}",
             hint="make it writable or pass --outputs DIR; no test was run",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -65,3 +66,19 @@ def check_replace(
             hint="fix the cause and run again, or pass --force to replace it with an unhashed "
             "snapshot",
         )
+
+
+def check_not_input(outputs: tuple[Path, ...], inputs: tuple[Path, ...]) -> None:
+    """Refuse to write the lock (or its record) over one of the files it is made from:
+    even with --force that destroys the input, and the next lock has nothing to read."""
+    for out in outputs:
+        for src in inputs:
+            try:
+                same = os.path.samefile(out, src)
+            except OSError:  # one of them does not exist (yet): compare where they point
+                same = out.resolve() == src.resolve()
+            if same:
+                raise UsageError(
+                    f"the lock's output {out} is its input {src}; not overwriting it",
+                    hint="pass --output-file with another path, e.g. requirements.lock",
+                )

@@ -185,6 +185,7 @@ def lock(
     snapshot, unhashable = installed_snapshot(_installed(opts.python) if sel.installed_env else [])
     fp = fingerprint(opts, sel, snapshot)
     out, record_path = opts.lock_path, opts.lock_path.with_name(opts.lock_path.name + ".json")
+    guard.check_not_input((out, record_path), sel.files)
     if not opts.upgrade:
         reused = _reusable(out, record_path, fp)
         if reused is not None:

@@ -29,6 +29,7 @@ from repro.errors import (
     EXIT_OK,
     EXIT_TERMINATED,
     ReproError,
+    UsageError,
 )
 from repro.replay import checkout, install, interpreter
 from repro.replay.checkout import CannotReplay
@@ -106,6 +107,12 @@ def replay(opts: ReplayOptions) -> ReplayResult:
     from repro.reader import open_bundle
 
     steps: list[str] = []
+    if not opts.bundle.exists():
+        # open_bundle's hint offers a run folder too: replay needs the bundle's zip.
+        raise UsageError(
+            f"no such bundle: {opts.bundle}",
+            hint="pass a repro-*.zip, e.g. from outputs/bundles/",
+        )
     original = open_bundle(opts.bundle)
     if not original.ok:
         first = original.report.problems[0].message if original.report.problems else "invalid"

@@ -53,6 +53,19 @@ def test_usage_errors_exit_2_with_one_line(cli, tmp_path):
     assert res.exit_code == 2
 
 
+def test_replay_of_a_missing_bundle_suggests_only_what_replay_takes(cli, tmp_path):
+    """replay takes a bundle zip, never a run folder: its hint must not offer one."""
+    missing = tmp_path / "nonexistent.zip"
+    res = cli("replay", missing, "--repo", tmp_path)
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"repro: error: no such bundle: {missing} "
+        "(pass a repro-*.zip, e.g. from outputs/bundles/)\n"
+    )
+    res = cli("replay", tmp_path, "--repo", tmp_path)  # a folder, as the old hint offered
+    assert res.exit_code == 2 and "is a directory" in res.stderr
+
+
 def test_verify_reports_each_bundle(cli, valid_bundle, tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip at all")

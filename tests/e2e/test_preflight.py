@@ -25,9 +25,25 @@ def test_unwritable_bundle_folder_stops_before_any_test(project):
     (proj / "outputs/bundles").write_text("a file where the bundles folder should be")
     res = run_repro("bundle", "--no-lock", cwd=proj)
     assert res.returncode == 3
-    assert res.stderr.strip().splitlines()[-1].startswith("repro: error: cannot write the bundle")
-    assert "no test was run" in res.stderr
+    # It names the file in the way, not a bare "File exists" that names nothing.
+    assert res.stderr.strip().splitlines()[-1] == (
+        "repro: error: cannot write the bundle to outputs/bundles: outputs/bundles is a file, "
+        "not a folder (move or remove that file, or pass --outputs DIR; no test was run)"
+    )
     assert not (proj / "ran.txt").exists()
+
+
+def test_pack_into_a_bundles_path_that_is_a_file_names_it(project):
+    """`repro pack` has no preflight: the write itself says which path is not a folder."""
+    proj = project(MARKER)
+    assert run_repro("run", "-q", cwd=proj).returncode == 0
+    (proj / "outputs/bundles").write_text("a file where the bundles folder should be")
+    for out in ([], ["--out", "outputs/bundles/sub"]):
+        res = run_repro("pack", "outputs/latest", *out, cwd=proj)
+        assert res.returncode == 3, res.stderr
+        assert res.stderr.count("\n") == 1 and "File exists" not in res.stderr
+        assert res.stderr.startswith("repro: error: cannot write in ")
+        assert "bundles is a file, not a folder (move or remove that file" in res.stderr
 
 
 def test_pytest_that_cannot_be_imported_stops_before_any_test(project, tmp_path):

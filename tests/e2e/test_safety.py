@@ -277,6 +277,12 @@ def test_sigkill_mid_suite_is_salvaged_into_a_bundle_that_verifies(project, tmp_
     assert meta["counts"]["passed"] == 1 and meta["salvage"]["missing"]
     assert b"test session starts" in files[f"{top}/data/logs/stdout.log"]
     assert f"{top}/data/env.json" in files
+    # The test in flight never finished: `show` names it as such, not among the slowest.
+    shown = json.loads(run_repro("show", bundle, "--json", cwd=proj).stdout)
+    assert shown["in_flight"]["id"] == done[0]["in_flight"]
+    assert [t["id"] for t in shown["slowest"]] == ["tests/test_slow.py::test_first"]
+    text = run_repro("show", bundle, cwd=proj).stdout
+    assert "test_records_pid" not in text.split("Slowest tests", 1)[1].split("\n\n", 1)[0]
 
 
 def test_salvage_waits_for_the_pytest_a_killed_repro_left_running(project, tmp_path):

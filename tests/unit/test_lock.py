@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from repro.lock import drift, parse_lock
-from tests.conftest import write_project
+from tests.conftest import run_repro, write_project
 from tests.wheelhouse import sha256, standard_wheelhouse
 
 
@@ -374,6 +374,22 @@ def test_setup_cfg_and_explicit_inputs(wheelhouse, project, cli):
     assert parse_lock((proj / "requirements.lock").read_text()) == {"alpha": "1.0", "beta": "1.1"}
     res = cli("lock", "--project", proj, "--input", proj / "missing.in")
     assert res.exit_code == 2 and "lock input not found" in res.stderr
+
+
+def test_an_output_that_is_an_input_is_refused_even_with_force(wheelhouse, project):
+    """`-o requirements.in` would replace the file the lock is made from with the lock."""
+    wh, _ = wheelhouse
+    proj = project({"requirements.in": "alpha\n"})
+    (proj / "same.in").symlink_to("requirements.in")
+    for out in ("requirements.in", "./requirements.in", "same.in", str(proj / "requirements.in")):
+        res = run_repro(
+            "lock", "--input", "requirements.in", "-o", out, "--force", *_offline(wh), cwd=proj
+        )
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.startswith("repro: error: ") and res.stderr.count("\n") == 1
+        assert "is its input" in res.stderr and "--output-file" in res.stderr
+        assert (proj / "requirements.in").read_text() == "alpha\n"
+    assert not (proj / "requirements.lock").exists()
 
 
 def test_pylock_is_written_and_valid(wheelhouse, project, cli):
