@@ -539,7 +539,7 @@ def test_an_unsafe_manifest_line_does_not_hide_the_lines_after_it(
 
 # --- a record that is not one repro wrote: one exact line each -----------------------------------
 
-RECORDS: dict[str, tuple[bytes, str]] = {
+NOT_RECORDS: dict[str, tuple[bytes, str]] = {
     "not-json": (b"{not json", r"^not valid JSON: Expecting property name enclosed in double"),
     "an-array": (b"[]", r"^declares schema None, expected \('env', 1\)$"),
     "nested-too-deeply": (b"[" * 100_000 + b"]" * 100_000, r"^not valid JSON: nested too deeply$"),
@@ -550,11 +550,11 @@ RECORDS: dict[str, tuple[bytes, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", RECORDS)
+@pytest.mark.parametrize("case", NOT_RECORDS)
 def test_a_record_repro_did_not_write_is_one_schema_problem(
     case: str, valid: bytes, top: str, tmp_path: Path
 ) -> None:
-    data, message = RECORDS[case]
+    data, message = NOT_RECORDS[case]
     forged = h.rebag(valid, {"data/env.json": data})
     rejects(h.save(forged, tmp_path), top, Want("schema", "data/env.json", message), only=True)
 
