@@ -24,10 +24,13 @@ REPRO_DIST = "repro-bundle"
 _PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)", re.M)
 
 
-def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
+_SEPARATORS = re.compile(r"[-_.]+")
 
-    return str(canonicalize_name(name))
+
+def _canonical(name: str) -> str:
+    # PEP 503's normalisation, as packaging.utils.canonicalize_name does it: importing
+    # that module (with packaging.tags, logging, sysconfig) was ~6 ms of every run.
+    return _SEPARATORS.sub("-", name).lower()
 
 
 def parse_lock(text: str) -> dict[str, str]:
