@@ -44,7 +44,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-repro: $(STAMP)
+# The main job bundles this project's own suite, so it needs what the suite needs: the
+# conformance venvs and the wheelhouse, as `make test` does.
+repro: $(STAMP) $(CONFORMANCE_STAMPS) $(WHEELHOUSE)/.filled
 	$(BIN)/repro bundle
 
 lint: $(STAMP)
