@@ -180,7 +180,8 @@ def run(tmp: Path, sz: Sizes) -> Fixed:
 
 STAGES = {
     ("stage.py", "lock"): "lock (reuse check)",
-    ("envinfo.py", "probe_interpreter"): "probe the interpreter (packages)",
+    ("preflight.py", "check_pytest_importable"): "preflight: the test interpreter imports pytest",
+    ("envinfo.py", "probe_interpreter"): "probe the interpreter (packages, repro's closure)",
     ("envinfo.py", "git_info"): "git state",
     ("capture.py", "run_captured"): "pytest itself, under capture",
     ("results.py", "finish"): "results.jsonl: what is left to read when pytest ends",
@@ -189,7 +190,7 @@ STAGES = {
     ("fsutil.py", "sha256_file"): "sha256 of files (logs, results, the zip)",
     ("fsutil.py", "write_json"): "write records (JSON dump)",
     ("bundle.py", "pack"): "pack (hash, zip, fsync)",
-    ("drift.py", "compare"): "drift from the lock, tooling apart (closure child)",
+    ("drift.py", "compare"): "drift from the lock, tooling apart",
 }
 
 

@@ -27,14 +27,15 @@ ENV_SCHEMA = "env"
 PROBE = Path(__file__).with_name("_probe.py")  # run, never imported: see probe_interpreter
 
 
-def probe_interpreter(python: str) -> dict[str, Any]:
-    """Python facts and installed packages of `python` (a path or command)."""
+def probe_interpreter(python: str, closure_of: str | None = None) -> dict[str, Any]:
+    """Python facts and installed packages of `python` (a path or command); with
+    `closure_of`, also that distribution's installed dependency closure (`closure`)."""
     # Always in a child, even for repro's own interpreter: it sees what a fresh
     # interpreter sees, and importlib.metadata (with email, zipfile, csv: ~6 MiB)
     # stays out of the process that waits on pytest (docs/PERFORMANCE.md, memory).
     try:
         proc = subprocess.run(
-            [python, "-I", str(PROBE)],
+            [python, "-I", str(PROBE), *([closure_of] if closure_of else [])],
             capture_output=True,
             timeout=60,
             check=False,

@@ -36,6 +36,7 @@ from repro import (
 from repro.errors import EXIT_TERMINATED, EnvironmentProblem, UsageError
 from repro.fsutil import sha256_file, write_json
 from repro.lock import DRIFT_IGNORE, compare
+from repro.lock.drift import REPRO_DIST
 from repro.model import LockRecord
 from repro.progress import Reporter, silent
 from repro.redact import DEFAULT_ENV_ALLOW
@@ -157,7 +158,10 @@ def run(
     if not project.is_dir():
         raise UsageError(f"project folder not found: {opts.project}")
     with progress("probing the test interpreter"):
-        probe = envinfo.probe_interpreter(opts.python)
+        # With a lock, drift needs repro's closure in the test interpreter: the same child.
+        probe = envinfo.probe_interpreter(
+            opts.python, closure_of=REPRO_DIST if opts.lock_path is not None else None
+        )
     pytest_pkg = next((p for p in probe["packages"] if p["name"].lower() == "pytest"), None)
     if pytest_pkg is None:
         raise EnvironmentProblem(
@@ -441,7 +445,11 @@ def _include_lock(
         "sha256": sha256_file(staging / layout.LOCK_FILE)[0],
     }
     found, tooling = compare(
-        text, probe["packages"], project=opts.project, python=opts.python, ignore=opts.drift_ignore
+        text,
+        probe["packages"],
+        project=opts.project,
+        repro_closure=probe.get("closure", ()),
+        ignore=opts.drift_ignore,
     )
     return info, found, tooling
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from tests.conftest import PASSING
+from tests.conftest import FAILING, PASSING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +39,25 @@ def test_version_does_not_import_heavy_modules():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize("files", [PASSING, FAILING], ids=["passed", "failed"])
+def test_bundle_imports_neither_jsonschema_nor_cryptography(project, files):
+    """Every record is still validated, by repro.schemacheck; jsonschema is only the
+    judge of a record that check refuses, and importing it cost `repro bundle` ~0.1 s.
+    cryptography is for signing (--sign) only: ~0.06 s."""
+    proj = project(files)
+    code = (
+        "import sys; from repro.cli import main\n"
+        "try: main(['bundle', '--no-lock', '--project', sys.argv[1], '-q', '--', '-q'])\n"
+        "except SystemExit: pass\n"
+        "print([m for m in ('jsonschema', 'cryptography') if m in sys.modules], file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(proj)], capture_output=True, text=True, check=True
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr[-2000:]
+    assert list((proj / "outputs" / "bundles").glob("repro-*.zip"))
 
 
 def test_usage_errors_exit_2_with_one_line(cli, tmp_path):

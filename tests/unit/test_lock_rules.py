@@ -369,3 +369,14 @@ def test_paths_in_the_header_are_the_projects_not_this_machines(tmp_path):
     lonely = tmp_path / "opt/python9"
     assert portable_python(str(lonely), proj) == str(lonely)  # nothing else names it
     assert portable_python("python3.12", proj) == "python3.12"
+
+
+@pytest.mark.parametrize(
+    "name", ["Django", "oslo.concurrency", "A__B--c..D", "zope_interface", "a-_.b", "X"]
+)
+def test_canonical_names_are_packagings(name):
+    from packaging.utils import canonicalize_name
+
+    from repro.lock.drift import _canonical
+
+    assert _canonical(name) == canonicalize_name(name)
