@@ -75,21 +75,6 @@ class LockView:
 
 
 @dataclass(frozen=True)
-class ShardView:
-    name: str  # its folder in the merged bundle: shards/<name>/
-    run_id: str
-    digest: str
-    bundle: str
-    group: int | None
-    splits: int | None
-    status: str
-    exit_code: int | None
-    counts: Counts
-    tests: int
-    duration_seconds: float
-
-
-@dataclass(frozen=True)
 class ShowView:
     path: str
     kind: str  # "bundle" or "run-folder"
@@ -109,7 +94,7 @@ class ShowView:
     slowest: tuple[TestResult, ...]
     kill_sequence: tuple[KillStep, ...]
     lock: LockView
-    shards: tuple[ShardView, ...] = ()  # a merged bundle's shards (merge.json), in merge order
+    shards: tuple[ShardEntry, ...] = ()  # a merged bundle's shards (merge.json), in merge order
     missing: Missing | None = None  # what the shards of a merged bundle left unrun
     # With --all: every test in run order (the one in flight included), messages cut to
     # one line and no report text; None when not asked for.
@@ -158,25 +143,9 @@ def build(bundle: Bundle, *, slowest: int = SLOWEST, every_test: bool = False) -
         slowest=res.slowest(slowest) if res else (),
         kill_sequence=meta.kill_sequence if meta else (),
         lock=_lock(bundle),
-        shards=tuple(_shard(s) for s in bundle.merge.shards) if bundle.merge else (),
+        shards=bundle.merge.shards if bundle.merge else (),
         missing=bundle.merge.missing if bundle.merge else None,
         tests=tests,
-    )
-
-
-def _shard(s: ShardEntry) -> ShardView:
-    return ShardView(
-        s.name,
-        s.run_id,
-        s.digest,
-        s.bundle,
-        s.group,
-        s.splits,
-        s.status,
-        s.exit_code,
-        s.counts,
-        s.tests,
-        s.duration_seconds,
     )
 
 
