@@ -190,26 +190,18 @@ class JUnitBuilder:
 
     def event(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
+        if kind == "passed":
+            self.passed(ev["id"], ev.get("dur"))
+            return
+        if kind == "start":
+            self.start(ev["id"], ev.get("file"), ev.get("line"))
+            return
         if self.collecting is not None and not (
             kind in ("collect_error", "collect_skip") and ev["id"] == self.collecting.nodeid
         ):
-            self.collecting.done = True
-            self.collecting = None
-            self._flush()
-        if kind == "passed":
-            if self.sink is None and not self.queue:
-                # Counting, and no case open: this one opens and closes at once.
-                self.counts.tests += 1
-                self.stats["passed"] += 1
-                self.where.pop(ev["id"], None)
-            else:
-                self._passed(ev)
-        elif kind == "report":
+            self._collected_done()
+        if kind == "report":
             self._report(ev)
-        elif kind == "start":
-            line = ev.get("line")
-            file = _str(ev, "file") or ev["id"].partition("::")[0]
-            self.where[ev["id"]] = (file, line if type(line) is int else None)
         elif kind in ("collect_error", "collect_skip"):
             self._collected(ev)
         elif kind == "session" and self.started is None:
@@ -218,12 +210,52 @@ class JUnitBuilder:
         elif kind == "finish":
             self.finished = _number(ev.get("time"))
 
+    def start(self, nodeid: str, file: Any, line: Any) -> None:
+        """A `start` event (`file` and `line` as the event has them, or None)."""
+        if self.collecting is not None:
+            self._collected_done()
+        # The file is the node id's when the event names none (see _case).
+        self.where[nodeid] = (
+            file if isinstance(file, str) else "",
+            line if type(line) is int else None,
+        )
+
+    def passed(self, nodeid: str, durations: Any) -> None:
+        """A `passed` event: setup, call and teardown passed (`durations` as the event
+        has them, or None)."""
+        if self.collecting is not None:
+            self._collected_done()
+        if self.sink is None and not self.queue:
+            # Counting, and no case open: this one opens and closes at once.
+            self.counts.tests += 1
+            self.stats["passed"] += 1
+            self.where.pop(nodeid, None)
+        else:
+            self._passed(nodeid, durations)
+
+    def start_passed(self, nodeid: str, line: int, d0: float, d1: float, d2: float) -> None:
+        """`start` (with a line), then `passed` (with three durations), of one test."""
+        if self.sink is None and not self.queue and self.collecting is None:
+            # Counting, and no case open: the case opens and closes at once.
+            self.counts.tests += 1
+            self.stats["passed"] += 1
+            self.where.pop(nodeid, None)
+        else:
+            self.start(nodeid, None, line)
+            self.passed(nodeid, [d0, d1, d2])
+
+    def _collected_done(self) -> None:
+        if self.collecting is not None:
+            self.collecting.done = True
+            self.collecting = None
+            self._flush()
+
     def _case(self, nodeid: str, worker: str | None) -> _Case:
         key = (nodeid, worker)
         case = self.open.get(key)
         if case is None:
-            file, line = self.where.get(nodeid) or (nodeid.partition("::")[0], None)
-            case = self.open[key] = _Case(nodeid, file, line)
+            file, line = self.where.get(nodeid) or ("", None)
+            case = self.open[key] = _Case(nodeid, file or nodeid.partition("::")[0], line)
             self.queue.append(case)
         return case
 
@@ -241,11 +273,9 @@ class JUnitBuilder:
     def _message(self, msg: str) -> str:
         return _attr(shorten_message(msg) if self.dialect.short_messages else msg)
 
-    def _passed(self, ev: dict[str, Any]) -> None:
+    def _passed(self, nodeid: str, durations: Any) -> None:
         """setup, call and teardown passed: pytest's three reports in one line."""
-        nodeid = ev["id"]
         case = self._case(nodeid, None)
-        durations = ev.get("dur")
         if isinstance(durations, list) and len(durations) == 3:
             numbers = [_number(d) or 0.0 for d in durations]
             case.dur += numbers[1] if self.dialect.duration_report == "call" else sum(numbers)

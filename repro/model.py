@@ -17,6 +17,7 @@ import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 from repro.layout import Role, TextEnum
@@ -706,6 +707,42 @@ class TestResult:
         return f"{path}:{self.line}" if self.line is not None else path
 
 
+def make_test_result(
+    id: str,
+    outcome: Outcome | None,
+    duration: float,
+    file: str | None,
+    line: int | None,
+    phase: Phase | None,
+    message: str,
+    text: str,
+) -> TestResult:
+    """`TestResult(...)` made as pickle makes one, its fields' dict set at once: a frozen
+    dataclass's `__init__` sets each field through `object.__setattr__`, which was a third of
+    the cost of the 50,000 of them a bundle's results are read into (twice per `repro
+    diff`, and once more when the worker's are unpickled)."""
+    t = _new(TestResult)
+    _set(
+        t,
+        "__dict__",
+        {
+            "id": id,
+            "outcome": outcome,
+            "duration": duration,
+            "file": file,
+            "line": line,
+            "phase": phase,
+            "message": message,
+            "text": text,
+        },
+    )
+    return t
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
 @dataclass(frozen=True)
 class Results:
     tests: tuple[TestResult, ...]  # in the order they started; the one in flight included
@@ -729,11 +766,17 @@ class Results:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled when `repro diff` opens its second bundle in a worker process: the tests
-        # go as rows of values, not as 50,000 objects each with its field names, and the
-        # index is rebuilt rather than sent (a third of the bytes and half the time).
-        row = operator.attrgetter(*(f.name for f in dataclasses.fields(TestResult)))
+        # go as one list per field, not as 50,000 objects each with its field names (nor
+        # rows: most columns are one value over and over, which pickle sends as a memo
+        # reference), and the index is rebuilt rather than sent.
+        tests = self.tests
+        columns = [list(map(operator.attrgetter(f), tests)) for f in _TEST_FIELDS]
         rest = [getattr(self, f.name) for f in dataclasses.fields(self) if f.init]
-        return _results_from_rows, ([row(t) for t in self.tests], *rest[1:])
+        return _results_from_columns, (columns, *rest[1:])
+
+    def positions(self) -> Mapping[str, int]:
+        """Each test id -> its index in `tests` (the last, for an id that started twice)."""
+        return MappingProxyType(self._index)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -754,8 +797,11 @@ class Results:
         return tuple(heapq.nlargest(n, done, key=lambda t: t.duration))
 
 
-def _results_from_rows(rows: list[tuple[Any, ...]], *rest: Any) -> Results:
-    return Results(tuple(TestResult(*r) for r in rows), *rest)
+_TEST_FIELDS = tuple(f.name for f in dataclasses.fields(TestResult))
+
+
+def _results_from_columns(columns: list[list[Any]], *rest: Any) -> Results:
+    return Results(tuple(map(make_test_result, *columns)), *rest)
 
 
 # --- JSON out ----------------------------------------------------------------------------------

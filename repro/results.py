@@ -14,9 +14,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from repro import model
+
+if TYPE_CHECKING:
+    from repro.junit import JUnitBuilder
 
 READ_SIZE = 1 << 18
 _decode = json.JSONDecoder().decode
@@ -126,6 +129,7 @@ def category(ev: dict[str, Any]) -> str:
 # A test's outcome so far as one byte: 0 while nothing decided it yet.
 _OUTCOME: tuple[str | None, ...] = (None, *OUTCOMES)
 _CODE = {outcome: code for code, outcome in enumerate(_OUTCOME)}
+_PASSED = _CODE["passed"]
 _RERUN = len(_OUTCOME)  # an attempt that pytest-rerunfailures runs again
 _SEP = b"\xff"  # never part of UTF-8 (nor of a lone surrogate encoded with surrogatepass)
 
@@ -216,35 +220,33 @@ class EventParser:
 
     def feed(self, raw: bytes) -> None:
         hot = _HOT(raw)
-        ev: Any
         if hot is not None:
-            ev = _hot(hot)  # well-formed by its shape
+            self.event(_hot(hot))  # well-formed by its shape
         else:
-            try:
-                # The plugin writes ASCII JSON; decoding here skips json.loads's detection
-                # of UTF-16/32, a tenth of the cost of a line (anything else is a bad line).
-                ev = _decode(raw.decode("utf-8", "surrogatepass"))
-            except (ValueError, RecursionError):
-                ev = None
-            if not _well_formed(ev):
-                self.bad += 1  # a line cut short by a full disk, or not written by the plugin
-                return
+            self.feed_json(raw)
+
+    def feed_json(self, raw: bytes) -> None:
+        """A line that is not one of the two hot shapes (or not known to be)."""
+        try:
+            # The plugin writes ASCII JSON; decoding here skips json.loads's detection
+            # of UTF-16/32, a tenth of the cost of a line (anything else is a bad line).
+            ev = _decode(raw.decode("utf-8", "surrogatepass"))
+        except (ValueError, RecursionError):
+            ev = None
+        if not _well_formed(ev):
+            self.bad += 1  # a line cut short by a full disk, or not written by the plugin
+            return
+        self.event(ev)
+
+    def event(self, ev: dict[str, Any]) -> None:
+        """One well-formed event."""
         kind = ev["ev"]
         if kind == "passed":  # a test whose three phases passed, in one line
-            index = self.running.pop(ev["id"], None)
-            if index is None:
-                index = self._start(ev["id"])
-                del self.running[ev["id"]]
-            self.states[index] = _CODE["passed"]
-            self.categories["passed"] += 1
+            self.passed(ev["id"])
         elif kind == "report":
             self._report(ev)
         elif kind == "start":
-            index = self.running.get(ev["id"], -1)
-            if index >= 0 and self.states[index] == _RERUN:
-                self.states[index] = 0  # the next attempt of a rerun test: the same test
-            else:
-                self._start(ev["id"])
+            self.start(ev["id"])
         elif kind == "session":
             self.started = True
             self.format = ev.get("format", 1)
@@ -270,6 +272,33 @@ class EventParser:
             self.summary = ev.get("summary")
         if self.listener is not None:
             self.listener(ev)
+
+    def start(self, nodeid: str) -> None:
+        """A `start` event's effect on the state (its listener is not called)."""
+        index = self.running.get(nodeid, -1)
+        if index >= 0 and self.states[index] == _RERUN:
+            self.states[index] = 0  # the next attempt of a rerun test: the same test
+        else:
+            self._start(nodeid)
+
+    def start_passed(self, nodeid: str) -> None:
+        """`start`, then `passed`, of one test."""
+        if nodeid in self.running:  # a rerun, or started twice (not from the plugin)
+            self.start(nodeid)
+            self.passed(nodeid)
+            return
+        self.ids += nodeid.encode("utf-8", "surrogatepass") + _SEP
+        self.states.append(_PASSED)
+        self.categories["passed"] += 1
+
+    def passed(self, nodeid: str) -> None:
+        """A `passed` event's effect on the state (its listener is not called)."""
+        index = self.running.pop(nodeid, None)
+        if index is None:
+            index = self._start(nodeid)
+            del self.running[nodeid]
+        self.states[index] = _PASSED
+        self.categories["passed"] += 1
 
     def _report(self, ev: dict[str, Any]) -> None:
         nodeid, when = ev["id"], ev["when"]
@@ -455,21 +484,33 @@ class _Details:
             got = self.tests[nodeid] = [0.0, None, None, None, "", ""]
         return got
 
+    def start(self, nodeid: str, line: Any, file: Any) -> None:
+        d = self._of(nodeid)
+        # pytest's line numbers count from 0; people (and editors) count from 1.
+        d[2] = line + 1 if type(line) is int else None
+        d[1] = file if isinstance(file, str) else None
+
+    def passed(self, nodeid: str, dur: Any) -> None:
+        d = self._of(nodeid)
+        if type(dur) is list:
+            for x in dur:
+                if type(x) is float or type(x) is int:
+                    d[0] += x
+
+    def start_passed(self, nodeid: str, line: int, d0: float, d1: float, d2: float) -> None:
+        """`start` (with a line), then `passed` (with three durations), of one test."""
+        if nodeid in self.tests:
+            self.start(nodeid, line, None)
+            self.passed(nodeid, [d0, d1, d2])
+        else:
+            self.tests[nodeid] = [0.0 + d0 + d1 + d2, None, line + 1, None, "", ""]
+
     def __call__(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
         if kind == "start":
-            d = self._of(ev["id"])
-            line, file = ev.get("line"), ev.get("file")
-            # pytest's line numbers count from 0; people (and editors) count from 1.
-            d[2] = line + 1 if type(line) is int else None
-            d[1] = file if isinstance(file, str) else None
+            self.start(ev["id"], ev.get("line"), ev.get("file"))
         elif kind == "passed":
-            dur = ev.get("dur")
-            d = self._of(ev["id"])
-            if type(dur) is list:
-                for x in dur:
-                    if type(x) is float or type(x) is int:
-                        d[0] += x
+            self.passed(ev["id"], ev.get("dur"))
         elif kind == "report":
             d = self._of(ev["id"])
             dur = ev.get("dur")
@@ -492,8 +533,12 @@ class _Details:
 
 
 # Phases a report may name; plugins add their own `when` (xdist's `???`): no phase then.
-_PHASE = {p.value: p for p in model.Phase}
-_OUTCOME_OF = {o.value: o for o in model.Outcome}
+_PHASE: dict[str | None, model.Phase] = {p.value: p for p in model.Phase}
+# An outcome's text, or None for a test that did not finish.
+_OUTCOME_OF: dict[str | None, model.Outcome | None] = {
+    None: None,
+    **{o.value: o for o in model.Outcome},
+}
 
 
 def _text_field(ev: dict[str, Any], key: str) -> str:
@@ -501,10 +546,11 @@ def _text_field(ev: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def load(lines: Iterable[bytes], *listeners: Callable[[dict[str, Any]], None]) -> model.Results:
+def load(lines: Iterable[bytes], junit: JUnitBuilder | None = None) -> model.Results:
     """The typed `repro.model.Results` of a results.jsonl stream: every test in the order it
     started, with its outcome (None for the test in flight), duration, location and, for
-    one that did not pass, the message and full report."""
+    one that did not pass, the message and full report. `junit`, when given, is fed every
+    well-formed event as well (verify counts the JUnit cases the stream implies)."""
     import gc
 
     # Reading builds a few objects per test and no reference cycles; the cyclic collector
@@ -512,38 +558,87 @@ def load(lines: Iterable[bytes], *listeners: Callable[[dict[str, Any]], None]) -
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(lines, listeners)
+        return _load(lines, junit)
     finally:
         if enabled:
             gc.enable()
 
 
-def _load(
-    lines: Iterable[bytes], listeners: tuple[Callable[[dict[str, Any]], None], ...]
-) -> model.Results:
+def _load(lines: Iterable[bytes], junit: JUnitBuilder | None) -> model.Results:
     details = _Details()
-    parser = EventParser(details if not listeners else _fan_out(details, *listeners))
-    for raw in lines:
-        parser.feed(raw)
+    parser = EventParser(details if junit is None else _fan_out(details, junit.event))
+    # The hot lines (see _HOT) go to each reader's own method for their kind, with the
+    # regex's groups as arguments: no dict per line, and no dispatch on it three times
+    # over (parser, details, JUnit). A `start` line followed by the `passed` line of the
+    # same test (each passing test of a plain run) is one call to each reader. Each method
+    # does what the reader's `event`/`__call__` does with the dicts `_hot` makes of the
+    # lines (tests/unit/test_results.py holds the two paths to the same results).
+    hot = _HOT
+    p_start, p_passed, p_both = parser.start, parser.passed, parser.start_passed
+    d_start, d_passed, d_both = details.start, details.passed, details.start_passed
+    j_start = junit.start if junit is not None else _ignore
+    j_passed = junit.passed if junit is not None else _ignore
+    j_both = junit.start_passed if junit is not None else _ignore
+    feed_json = parser.feed_json
+    it = iter(lines)
+    raw = next(it, None)
+    while raw is not None:
+        m = hot(raw)
+        if m is None:
+            feed_json(raw)
+            raw = next(it, None)
+            continue
+        kind, nodeid_b, line_b, d0, d1, d2 = m.groups()
+        nodeid = nodeid_b.decode()
+        raw = next(it, None)
+        if kind == b"passed":
+            dur = None if d0 is None else [float(d0), float(d1), float(d2)]
+            p_passed(nodeid)
+            d_passed(nodeid, dur)
+            j_passed(nodeid, dur)
+            continue
+        line = None if line_b is None else int(line_b)
+        if line is not None and raw is not None and raw.startswith(b'{"ev":"passed",'):
+            m = hot(raw)
+            if m is not None:
+                _, passed_b, _, d0, d1, d2 = m.groups()
+                if passed_b == nodeid_b and d0 is not None:
+                    a, b, c = float(d0), float(d1), float(d2)
+                    p_both(nodeid)
+                    d_both(nodeid, line, a, b, c)
+                    j_both(nodeid, line, a, b, c)
+                    raw = next(it, None)
+                    continue
+        p_start(nodeid)
+        d_start(nodeid, line, None)
+        j_start(nodeid, None, line)
     res = parser.results()
-    tests = []
+    tests: list[model.TestResult] = []
+    add, make, detail, outcome_of = (
+        tests.append,
+        model.make_test_result,
+        details.tests.get,
+        res.outcomes.get,
+    )
+    as_outcome, as_phase = _OUTCOME_OF.__getitem__, _PHASE.get  # None: None
     for nodeid in res.order:
-        dur, file, line, phase, msg, text = details.tests.get(
-            nodeid, (0.0, None, None, None, "", "")
-        )
-        outcome = res.outcomes.get(nodeid)
-        tests.append(
-            model.TestResult(  # positional, in the order of the fields: the faster call
-                nodeid,
-                None if outcome is None else _OUTCOME_OF[outcome],
-                round(dur, 6),
-                file,
-                line,
-                _PHASE.get(phase) if phase is not None else None,
-                msg,
-                text,
+        d = detail(nodeid)
+        if d is None:
+            add(make(nodeid, as_outcome(outcome_of(nodeid)), 0.0, None, None, None, "", ""))
+        else:
+            dur, file, line, phase, msg, text = d
+            add(
+                make(
+                    nodeid,
+                    as_outcome(outcome_of(nodeid)),
+                    round(dur, 6),
+                    file,
+                    line,
+                    as_phase(phase),
+                    msg,
+                    text,
+                )
             )
-        )
     return model.Results(
         tests=tuple(tests),
         counts=model.Counts.from_json(res.counts),
@@ -563,6 +658,10 @@ def _load(
         counts_source="pytest" if res.counts_source == "pytest" else "stream",
         format=res.format,
     )
+
+
+def _ignore(*_args: Any) -> None:
+    pass
 
 
 def _fan_out(*listeners: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:

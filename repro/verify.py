@@ -570,7 +570,7 @@ def _read_results(ctx: _Ctx, src: _Source) -> tuple[Results | None, JUnitCounts 
         return None, None
     builder = JUnitBuilder(None)
     try:
-        res = results.load(src.lines(path), builder.event)
+        res = results.load(src.lines(path), builder)
     except zipsafe.MemberError:
         return None, None  # already reported by fixity
     except OSError as exc:
