@@ -8,11 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from repro import results
-from repro.junit import junit_counts
+from repro.junit import JUnitBuilder, junit_counts
 from repro.model import Outcome
 from repro.results import parse_events
 from repro.runner import _prepare, new_run_id
@@ -304,7 +304,79 @@ def test_a_stream_read_by_the_fast_path_equals_one_read_by_json():
     assert fast.counts.failed == 8 and fast.tests[1].duration == 0.251 and fast.tests[1].line == 2
 
 
-def test_results_pickle_as_rows_and_come_back_equal():
+_IDS = ("t.py::a", "t.py::b", "t.py::c[1]")
+_DURS = st.lists(st.sampled_from([0.0, -0.0, 0.001, 0.25, 1.5, 3]), min_size=3, max_size=3)
+_EVENTS = st.one_of(
+    st.builds(
+        lambda i, n: {"ev": "start", "id": i, "line": n}, st.sampled_from(_IDS), st.integers(0, 9)
+    ),
+    st.builds(lambda i: {"ev": "start", "id": i}, st.sampled_from(_IDS)),
+    st.builds(lambda i, d: {"ev": "passed", "id": i, "dur": d}, st.sampled_from(_IDS), _DURS),
+    st.builds(lambda i: {"ev": "passed", "id": i}, st.sampled_from(_IDS)),
+    st.builds(
+        lambda i, when, outcome, xfail: {
+            "ev": "report",
+            "id": i,
+            "when": when,
+            "outcome": outcome,
+            "dur": 0.5,
+            **({"xfail": True} if xfail else {}),
+        },
+        st.sampled_from(_IDS),
+        st.sampled_from(["setup", "call", "teardown"]),
+        st.sampled_from(["passed", "failed", "skipped", "rerun"]),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda kind, i: {"ev": kind, "id": i, "text": "x"},
+        st.sampled_from(["collect_error", "collect_skip"]),
+        st.sampled_from(["t.py", "u.py"]),
+    ),
+)
+
+
+# A start and its test's passed line: the pair the reader takes in one step.
+_PAIRS = st.builds(
+    lambda i, n, d: [{"ev": "start", "id": i, "line": n}, {"ev": "passed", "id": i, "dur": d}],
+    st.sampled_from(_IDS),
+    st.integers(0, 9),
+    _DURS,
+)
+_STREAMS = st.lists(_EVENTS.map(lambda ev: [ev]) | _PAIRS, max_size=20).map(
+    lambda chunks: [ev for chunk in chunks for ev in chunk]
+)
+_A = "t.py::a"
+
+
+@given(_STREAMS, st.booleans())
+@example(  # started twice: the first start never finishes
+    [
+        {"ev": "start", "id": _A},
+        {"ev": "start", "id": _A, "line": 1},
+        {"ev": "passed", "id": _A, "dur": [0.0, 0.0, 0.0]},
+    ],
+    False,
+)
+@example(  # 0.0 + -0.0 is 0.0
+    [{"ev": "start", "id": _A, "line": 1}, {"ev": "passed", "id": _A, "dur": [-0.0, -0.0, -0.0]}],
+    True,
+)
+def test_the_hot_path_reads_any_stream_as_the_dict_path_does(events, session):
+    """The plugin's compact start/passed lines go to the readers' own methods, a start and
+    the passed line of its test in one call each; spaced lines never match the regex and
+    go through json.loads and each reader's `event`. Same results, same JUnit counts."""
+    head = [{"ev": "session", "pytest": "9.2.0", "format": 3}] if session else []
+    evs = [*head, *events]
+    got, want = JUnitBuilder(None), JUnitBuilder(None)
+    fast = results.load([_compact(ev) for ev in evs], got)
+    slow = results.load([json.dumps(ev).encode() for ev in evs], want)
+    got.end(fast.in_flight, "")
+    want.end(slow.in_flight, "")
+    assert fast == slow and repr(fast) == repr(slow)  # repr: -0.0 is not 0.0
+    assert (got.counts, got.stats, got.double) == (want.counts, want.stats, want.double)
+
+
+def test_results_pickle_by_columns_and_come_back_equal():
     """repro diff sends the second bundle's Results from its worker process."""
     lines = [_ev(ev="session", pytest="9.2.0", format=3)]
     for i in range(20):
