@@ -233,16 +233,21 @@ class JUnitBuilder:
         else:
             self._passed(nodeid, durations)
 
-    def start_passed(self, nodeid: str, line: int, d0: float, d1: float, d2: float) -> None:
-        """`start` (with a line), then `passed` (with three durations), of one test."""
+    def started_and_passed(self, ids: list[str], pairs: list[tuple[bytes, ...]]) -> None:
+        """For each test in turn, a `start` with its line, then a `passed` with its three
+        durations (`pairs`: id, line and durations, as text)."""
         if self.sink is None and not self.queue and self.collecting is None:
-            # Counting, and no case open: the case opens and closes at once.
-            self.counts.tests += 1
-            self.stats["passed"] += 1
-            self.where.pop(nodeid, None)
-        else:
-            self.start(nodeid, None, line)
-            self.passed(nodeid, [d0, d1, d2])
+            # Counting, and no case open: each case opens and closes at once.
+            self.counts.tests += len(ids)
+            self.stats["passed"] += len(ids)
+            where = self.where
+            if where and not where.keys().isdisjoint(ids):
+                for nodeid in ids:
+                    where.pop(nodeid, None)
+            return
+        for nodeid, (_, line, d0, d1, d2) in zip(ids, pairs, strict=True):
+            self.start(nodeid, None, int(line))
+            self.passed(nodeid, [float(d0), float(d1), float(d2)])
 
     def _collected_done(self) -> None:
         if self.collecting is not None:

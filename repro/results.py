@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -130,6 +130,7 @@ def category(ev: dict[str, Any]) -> str:
 _OUTCOME: tuple[str | None, ...] = (None, *OUTCOMES)
 _CODE = {outcome: code for code, outcome in enumerate(_OUTCOME)}
 _PASSED = _CODE["passed"]
+_PASSED_STATE = bytes([_PASSED])
 _RERUN = len(_OUTCOME)  # an attempt that pytest-rerunfailures runs again
 _SEP = b"\xff"  # never part of UTF-8 (nor of a lone surrogate encoded with surrogatepass)
 
@@ -281,15 +282,19 @@ class EventParser:
         else:
             self._start(nodeid)
 
-    def start_passed(self, nodeid: str) -> None:
-        """`start`, then `passed`, of one test."""
-        if nodeid in self.running:  # a rerun, or started twice (not from the plugin)
-            self.start(nodeid)
-            self.passed(nodeid)
+    def started_and_passed(self, ids: list[str], ids_b: list[bytes]) -> None:
+        """For each test in turn, `start`, then `passed` (`ids_b`: the ids in UTF-8)."""
+        running = self.running
+        if running and not running.keys().isdisjoint(ids):  # a rerun, or a test started twice
+            for nodeid in ids:
+                self.start(nodeid)
+                self.passed(nodeid)
             return
-        self.ids += nodeid.encode("utf-8", "surrogatepass") + _SEP
-        self.states.append(_PASSED)
-        self.categories["passed"] += 1
+        # Each test starts, so its id and state are added, and finishes at once: `running`
+        # is as it was.
+        self.ids += _SEP.join(ids_b) + _SEP
+        self.states += _PASSED_STATE * len(ids)
+        self.categories["passed"] += len(ids)
 
     def passed(self, nodeid: str) -> None:
         """A `passed` event's effect on the state (its listener is not called)."""
@@ -497,13 +502,21 @@ class _Details:
                 if type(x) is float or type(x) is int:
                     d[0] += x
 
-    def start_passed(self, nodeid: str, line: int, d0: float, d1: float, d2: float) -> None:
-        """`start` (with a line), then `passed` (with three durations), of one test."""
-        if nodeid in self.tests:
-            self.start(nodeid, line, None)
-            self.passed(nodeid, [d0, d1, d2])
-        else:
-            self.tests[nodeid] = [0.0 + d0 + d1 + d2, None, line + 1, None, "", ""]
+    def started_and_passed(self, ids: list[str], pairs: list[tuple[bytes, ...]]) -> None:
+        """For each test in turn, `start` with its line, then `passed` with its three
+        durations (`pairs`: the groups of _PAIR, as text)."""
+        # The entry `start` then `passed` make of a test seen for the first time.
+        new = {
+            nodeid: [0.0 + float(d0) + float(d1) + float(d2), None, int(line) + 1, None, "", ""]
+            for nodeid, (_, line, d0, d1, d2) in zip(ids, pairs, strict=True)
+        }
+        tests = self.tests
+        if len(new) == len(ids) and tests.keys().isdisjoint(new):
+            tests.update(new)
+            return
+        for nodeid, (_, line, d0, d1, d2) in zip(ids, pairs, strict=True):  # seen before
+            self.start(nodeid, int(line), None)
+            self.passed(nodeid, [float(d0), float(d1), float(d2)])
 
     def __call__(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
@@ -547,10 +560,16 @@ def _text_field(ev: dict[str, Any], key: str) -> str:
 
 
 def load(lines: Iterable[bytes], junit: JUnitBuilder | None = None) -> model.Results:
-    """The typed `repro.model.Results` of a results.jsonl stream: every test in the order it
-    started, with its outcome (None for the test in flight), duration, location and, for
-    one that did not pass, the message and full report. `junit`, when given, is fed every
-    well-formed event as well (verify counts the JUnit cases the stream implies)."""
+    """The typed `repro.model.Results` of a results.jsonl stream, given as its lines: every
+    test in the order it started, with its outcome (None for the test in flight), duration,
+    location and, for one that did not pass, the message and full report. `junit`, when
+    given, is fed every well-formed event as well (verify counts the JUnit cases the stream
+    implies)."""
+    return load_chunks(_blocks_of_lines(lines), junit)
+
+
+def load_chunks(chunks: Iterable[bytes], junit: JUnitBuilder | None = None) -> model.Results:
+    """`load` of the stream's bytes, in chunks cut anywhere."""
     import gc
 
     # Reading builds a few objects per test and no reference cycles; the cyclic collector
@@ -558,60 +577,100 @@ def load(lines: Iterable[bytes], junit: JUnitBuilder | None = None) -> model.Res
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(lines, junit)
+        return _load(_blocks(chunks), junit)
     finally:
         if enabled:
             gc.enable()
 
 
-def _load(lines: Iterable[bytes], junit: JUnitBuilder | None) -> model.Results:
+def _blocks_of_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == 4096:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
+
+
+def _blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Whole lines, each ending in a newline, many at a time; a last line without one gets
+    one (it is still a line: cut short, it is a bad line, as when read line by line)."""
+    pending = b""
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            yield data[:cut]
+    if pending:
+        yield pending + b"\n"
+
+
+# A run of tests each of which is a `start` line with a line number and the `passed` line
+# of the same test with three durations, as the plugin writes them (see _HOT): in a plain
+# run, nearly every test. A run begins at the start of a line (re.M) and each line ends in
+# a newline, so no part of another line is ever taken for one.
+_PAIR = (
+    rb'\{"ev":"start","id":"([ !#-\[\]-~]*)","line":(0|[1-9][0-9]*)\}\n'
+    rb'\{"ev":"passed","id":"\1","dur":\[' + _DUR + b"," + _DUR + b"," + _DUR + rb"\]\}\n"
+)
+_PAIR_RUNS = re.compile(rb"^(?:" + _PAIR + rb")+", re.M).finditer
+_PAIRS_OF = re.compile(_PAIR).findall
+
+
+def _load(blocks: Iterable[bytes], junit: JUnitBuilder | None) -> model.Results:
     details = _Details()
     parser = EventParser(details if junit is None else _fan_out(details, junit.event))
-    # The hot lines (see _HOT) go to each reader's own method for their kind, with the
-    # regex's groups as arguments: no dict per line, and no dispatch on it three times
-    # over (parser, details, JUnit). A `start` line followed by the `passed` line of the
-    # same test (each passing test of a plain run) is one call to each reader. Each method
-    # does what the reader's `event`/`__call__` does with the dicts `_hot` makes of the
-    # lines (tests/unit/test_results.py holds the two paths to the same results).
+    # A run of start/passed pairs (see _PAIR) goes to each reader at once: its ids, lines
+    # and total durations, without a dict, a call or a regex match per line. Any other line
+    # goes through the parser, and its listeners, one at a time, as `feed` has it; a hot
+    # line (see _HOT) to each reader's own method for its kind, with the regex's groups as
+    # arguments. Each of these methods does what the reader's `event`/`__call__` does with
+    # the dicts `_hot` makes of the lines (tests/unit/test_results.py holds the two paths
+    # to the same results and JUnit counts).
     hot = _HOT
-    p_start, p_passed, p_both = parser.start, parser.passed, parser.start_passed
-    d_start, d_passed, d_both = details.start, details.passed, details.start_passed
+    p_start, p_passed = parser.start, parser.passed
+    d_start, d_passed = details.start, details.passed
     j_start = junit.start if junit is not None else _ignore
     j_passed = junit.passed if junit is not None else _ignore
-    j_both = junit.start_passed if junit is not None else _ignore
     feed_json = parser.feed_json
-    it = iter(lines)
-    raw = next(it, None)
-    while raw is not None:
-        m = hot(raw)
-        if m is None:
-            feed_json(raw)
-            raw = next(it, None)
-            continue
-        kind, nodeid_b, line_b, d0, d1, d2 = m.groups()
-        nodeid = nodeid_b.decode()
-        raw = next(it, None)
-        if kind == b"passed":
-            dur = None if d0 is None else [float(d0), float(d1), float(d2)]
-            p_passed(nodeid)
-            d_passed(nodeid, dur)
-            j_passed(nodeid, dur)
-            continue
-        line = None if line_b is None else int(line_b)
-        if line is not None and raw is not None and raw.startswith(b'{"ev":"passed",'):
+
+    def lines(text: bytes) -> None:
+        for raw in text[:-1].split(b"\n"):
             m = hot(raw)
-            if m is not None:
-                _, passed_b, _, d0, d1, d2 = m.groups()
-                if passed_b == nodeid_b and d0 is not None:
-                    a, b, c = float(d0), float(d1), float(d2)
-                    p_both(nodeid)
-                    d_both(nodeid, line, a, b, c)
-                    j_both(nodeid, line, a, b, c)
-                    raw = next(it, None)
-                    continue
-        p_start(nodeid)
-        d_start(nodeid, line, None)
-        j_start(nodeid, None, line)
+            if m is None:
+                feed_json(raw)
+                continue
+            kind, nodeid_b, line_b, d0, d1, d2 = m.groups()
+            nodeid = nodeid_b.decode()
+            if kind == b"passed":
+                dur = None if d0 is None else [float(d0), float(d1), float(d2)]
+                p_passed(nodeid)
+                d_passed(nodeid, dur)
+                j_passed(nodeid, dur)
+            else:
+                line = None if line_b is None else int(line_b)
+                p_start(nodeid)
+                d_start(nodeid, line, None)
+                j_start(nodeid, None, line)
+
+    for block in blocks:
+        at = 0
+        for run in _PAIR_RUNS(block):
+            if run.start() > at:
+                lines(block[at : run.start()])
+            pairs = _PAIRS_OF(block, run.start(), run.end())
+            ids_b = [p[0] for p in pairs]
+            ids = [i.decode() for i in ids_b]
+            parser.started_and_passed(ids, ids_b)
+            details.started_and_passed(ids, pairs)
+            if junit is not None:
+                junit.started_and_passed(ids, pairs)
+            at = run.end()
+        if at < len(block):
+            lines(block[at:])
     res = parser.results()
     tests: list[model.TestResult] = []
     add, make, detail, outcome_of = (

@@ -424,8 +424,8 @@ class _ZipSource:
             return self.tags[path]
         return zipsafe.read_member(self.fh, self.readable[self.name(path)], limit)
 
-    def lines(self, path: str) -> Iterator[bytes]:
-        return _split_lines(zipsafe.stream_member(self.fh, self.readable[self.name(path)]))
+    def chunks(self, path: str) -> Iterator[bytes]:
+        return zipsafe.stream_member(self.fh, self.readable[self.name(path)])
 
 
 class _DirSource:
@@ -450,26 +450,13 @@ class _DirSource:
             raise zipsafe.MemberError(f"file is larger than {limit} bytes")
         return data
 
-    def lines(self, path: str) -> Iterator[bytes]:
-        def chunks() -> Iterator[bytes]:
-            with open(self._file(path), "rb") as fh:
-                while chunk := fh.read(zipsafe.READ):
-                    yield chunk
-
-        return _split_lines(chunks())
+    def chunks(self, path: str) -> Iterator[bytes]:
+        with open(self._file(path), "rb") as fh:
+            while chunk := fh.read(zipsafe.READ):
+                yield chunk
 
 
 _Source = _ZipSource | _DirSource
-
-
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *done, pending = pending.split(b"\n")
-        yield from done
-    if pending:
-        yield pending
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -570,7 +557,7 @@ def _read_results(ctx: _Ctx, src: _Source) -> tuple[Results | None, JUnitCounts 
         return None, None
     builder = JUnitBuilder(None)
     try:
-        res = results.load(src.lines(path), builder)
+        res = results.load_chunks(src.chunks(path), builder)
     except zipsafe.MemberError:
         return None, None  # already reported by fixity
     except OSError as exc:

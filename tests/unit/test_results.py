@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import threading
@@ -348,7 +349,7 @@ _STREAMS = st.lists(_EVENTS.map(lambda ev: [ev]) | _PAIRS, max_size=20).map(
 _A = "t.py::a"
 
 
-@given(_STREAMS, st.booleans())
+@given(_STREAMS, st.booleans(), st.lists(st.integers(0, 2000), max_size=4), st.booleans())
 @example(  # started twice: the first start never finishes
     [
         {"ev": "start", "id": _A},
@@ -356,24 +357,55 @@ _A = "t.py::a"
         {"ev": "passed", "id": _A, "dur": [0.0, 0.0, 0.0]},
     ],
     False,
+    [],
+    True,
+)
+@example(  # the test's case is still open (its call failed): the pair's passed joins it
+    [
+        {"ev": "start", "id": _A},
+        {"ev": "report", "id": _A, "when": "call", "outcome": "failed"},
+        {"ev": "start", "id": _A, "line": 1},
+        {"ev": "passed", "id": _A, "dur": [0.0, 0.0, 0.0]},
+    ],
+    True,
+    [],
+    True,
 )
 @example(  # 0.0 + -0.0 is 0.0
     [{"ev": "start", "id": _A, "line": 1}, {"ev": "passed", "id": _A, "dur": [-0.0, -0.0, -0.0]}],
     True,
+    [],
+    True,
 )
-def test_the_hot_path_reads_any_stream_as_the_dict_path_does(events, session):
-    """The plugin's compact start/passed lines go to the readers' own methods, a start and
-    the passed line of its test in one call each; spaced lines never match the regex and
-    go through json.loads and each reader's `event`. Same results, same JUnit counts."""
+def test_the_hot_path_reads_any_stream_as_the_dict_path_does(events, session, cuts, newline):
+    """The plugin's compact start/passed lines go to the readers' own methods, each run of
+    a start and the passed line of its test to each reader at once; spaced lines never
+    match the regexes and go through json.loads and each reader's `event`. Same results,
+    same JUnit counts, however the stream's bytes come in chunks."""
     head = [{"ev": "session", "pytest": "9.2.0", "format": 3}] if session else []
     evs = [*head, *events]
-    got, want = JUnitBuilder(None), JUnitBuilder(None)
-    fast = results.load([_compact(ev) for ev in evs], got)
+    compact = [_compact(ev) for ev in evs]
+    got, want, chunked = JUnitBuilder(None), JUnitBuilder(None), JUnitBuilder(None)
+    fast = results.load(compact, got)
     slow = results.load([json.dumps(ev).encode() for ev in evs], want)
-    got.end(fast.in_flight, "")
-    want.end(slow.in_flight, "")
-    assert fast == slow and repr(fast) == repr(slow)  # repr: -0.0 is not 0.0
+    data = b"\n".join(compact) + (b"\n" if newline and compact else b"")
+    at = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    by_chunks = results.load_chunks([data[i:j] for i, j in itertools.pairwise(at)], chunked)
+    for builder, res in ((got, fast), (want, slow), (chunked, by_chunks)):
+        builder.end(res.in_flight, "")
+    assert fast == slow == by_chunks
+    assert repr(fast) == repr(slow) == repr(by_chunks)  # repr: -0.0 is not 0.0
     assert (got.counts, got.stats, got.double) == (want.counts, want.stats, want.double)
+    assert (chunked.counts, chunked.stats) == (want.counts, want.stats)
+    assert got.where == want.where  # where each test still open is defined
+
+
+def test_a_pair_is_only_ever_read_from_the_start_of_a_line():
+    start = {"ev": "start", "id": _A, "line": 1}
+    passed = {"ev": "passed", "id": _A, "dur": [0.0, 0.5, 0.0]}
+    fast = results.load([b"x" + _compact(start), _compact(passed)])
+    slow = results.load([b"x" + json.dumps(start).encode(), json.dumps(passed).encode()])
+    assert fast == slow and fast.bad_lines == 1 and fast.tests[0].line is None
 
 
 def test_results_pickle_by_columns_and_come_back_equal():
