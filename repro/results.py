@@ -7,7 +7,9 @@ count means.
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 import re
 import threading
 from collections import Counter
@@ -546,6 +548,7 @@ class _Details:
 
 
 # Phases a report may name; plugins add their own `when` (xdist's `???`): no phase then.
+_NO_DETAILS = (0.0, None, None, None, "", "")
 _PHASE: dict[str | None, model.Phase] = {p.value: p for p in model.Phase}
 # An outcome's text, or None for a test that did not finish.
 _OUTCOME_OF: dict[str | None, model.Outcome | None] = {
@@ -672,34 +675,26 @@ def _load(blocks: Iterable[bytes], junit: JUnitBuilder | None) -> model.Results:
         if at < len(block):
             lines(block[at:])
     res = parser.results()
-    tests: list[model.TestResult] = []
-    add, make, detail, outcome_of = (
-        tests.append,
-        model.make_test_result,
-        details.tests.get,
-        res.outcomes.get,
+    order = res.order
+    # One column per field, each made by C-level maps (no bytecode per test but the
+    # model's constructor): every test started through an event its details saw too.
+    rows = list(map(details.tests.get, order, itertools.repeat(_NO_DETAILS)))
+    column = [list(map(operator.itemgetter(k), rows)) for k in range(6)]
+    tests = tuple(
+        map(
+            model.make_test_result,
+            order,
+            map(_OUTCOME_OF.__getitem__, map(res.outcomes.get, order)),
+            map(round, column[0], itertools.repeat(6)),
+            column[1],
+            column[2],
+            map(_PHASE.get, column[3]),  # None (or a plugin's own phase): None
+            column[4],
+            column[5],
+        )
     )
-    as_outcome, as_phase = _OUTCOME_OF.__getitem__, _PHASE.get  # None: None
-    for nodeid in res.order:
-        d = detail(nodeid)
-        if d is None:
-            add(make(nodeid, as_outcome(outcome_of(nodeid)), 0.0, None, None, None, "", ""))
-        else:
-            dur, file, line, phase, msg, text = d
-            add(
-                make(
-                    nodeid,
-                    as_outcome(outcome_of(nodeid)),
-                    round(dur, 6),
-                    file,
-                    line,
-                    as_phase(phase),
-                    msg,
-                    text,
-                )
-            )
     return model.Results(
-        tests=tuple(tests),
+        tests=tests,
         counts=model.Counts.from_json(res.counts),
         in_flight=res.in_flight,
         collect_errors=tuple(
