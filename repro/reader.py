@@ -103,41 +103,70 @@ def open_bundle(
 
 def open_bundles(*paths: Path | str) -> list[Bundle]:
     """`open_bundle` for each path, two at a time where the OS can fork: verifying and
-    parsing a 50,000-test bundle costs about a second of CPU, and `repro diff` would
-    otherwise wait for two of them one after the other."""
+    parsing a 50,000-test bundle costs a few tenths of a second of CPU, and `repro diff`
+    would otherwise wait for two of them one after the other."""
     for path in paths:
         if not Path(path).exists():
             open_bundle(path)  # raises the usage error, before any work
     if len(paths) < 2 or not _can_fork():
         return [open_bundle(p) for p in paths]
-    import concurrent.futures
-    import gc
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        later = [pool.submit(open_bundle, p) for p in paths[1:]]
-        first = open_bundle(paths[0])
-        rest = []
-        for path, future in zip(paths[1:], later, strict=True):
-            # Unpickling makes an object per test and no cycles (see results.load).
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
-                rest.append(future.result())
-            except Exception:  # a worker that died or could not send its result back
-                rest.append(open_bundle(path))
-            finally:
-                if enabled:
-                    gc.enable()
-    return [first, *rest]
+    return _open_forked(paths)
 
 
 def _can_fork() -> bool:
-    import multiprocessing
     import sys
 
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    return sys.platform == "linux"
+
+
+def _open_forked(paths: tuple[Path | str, ...]) -> list[Bundle]:
+    """The first bundle here, the others in one forked child that sends them back pickled
+    through a pipe. A plain fork, not a process pool: the pool's imports, threads and
+    queues were a tenth of the CPU of a whole `repro diff`. Whatever goes wrong in the
+    child (an error, a crash, a result that does not unpickle) is done again here, so it
+    is raised, or not, as `open_bundle` would."""
+    import gc
+    import os
+    import pickle
+    import sys
+
+    if sys.platform == "win32":  # never called there (_can_fork); os.fork does not exist
+        return [open_bundle(p) for p in paths]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's exit handlers
+        status = 1
+        try:
+            os.close(read_end)
+            data = pickle.dumps([open_bundle(p) for p in paths[1:]], pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        try:
+            first = open_bundle(paths[0])
+            data = pipe.read()
+        finally:
+            pipe.close()  # a child still writing gets EPIPE and exits
+            _, status = os.waitpid(pid, 0)
+    rest: list[Bundle] | None = None
+    if status == 0:
+        # Unpickling makes an object per test and no cycles (see results.load).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            rest = pickle.loads(data)
+        except Exception:  # a result that cannot be read is opened again
+            rest = None
+        finally:
+            if enabled:
+                gc.enable()
+    if rest is None:
+        rest = [open_bundle(p) for p in paths[1:]]
+    return [first, *rest]
 
 
 def _bundle(path: Path, report: VerifyReport, c: Contents) -> Bundle:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from repro.compare import compare
 from repro.model import Counts, Outcome, Results, TestResult
-from repro.reader import open_bundle
+from repro.reader import open_bundle, open_bundles
 from tests import hostile as h
 from tests.cli.conftest import TwoRuns
 
@@ -97,6 +97,21 @@ def test_a_bundle_that_is_not_intact_never_compares_the_same(
 def test_missing_bundle_is_a_usage_error(cli, two_runs: TwoRuns, tmp_path: Path) -> None:
     res = cli("diff", two_runs.after, tmp_path / "nope.zip")
     assert res.exit_code == 2 and res.stderr.startswith("repro: error: no such bundle")
+
+
+def test_bundles_opened_in_a_forked_child_are_the_ones_opened_here(
+    two_runs: TwoRuns, tmp_path: Path
+) -> None:
+    """`repro diff` opens B in a child that sends it back pickled; a broken bundle too."""
+    broken = h.save(h.flip_byte(two_runs.after.read_bytes()), tmp_path)
+    paths = (two_runs.before, two_runs.after_dir, broken)
+    forked = open_bundles(*paths)
+    here = [open_bundle(p) for p in paths]
+    assert forked == here
+    assert [b.results.positions() if b.results else None for b in forked] == [
+        b.results.positions() if b.results else None for b in here
+    ]
+    assert not forked[2].ok and forked[1].results is not None
 
 
 def test_sixty_thousand_tests_compare_in_well_under_a_second(two_runs: TwoRuns) -> None:
