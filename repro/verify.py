@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 # Bytes of a tag file or record read into memory: 32 MiB holds run_metadata.json of
 # a run of ~400,000 tests and bounds what a small hostile bundle can make verify allocate.
 TAG_LIMIT = 32 << 20
+# Bytes of the members step 6 reads (records, results, schemas, lock) held from fixity so
+# that they are not inflated a second time: the records and streams of a ~200,000-test run.
+KEEP_LIMIT = 64 << 20
 NAME_RE = layout.BUNDLE_NAME_RE
 SIDECAR_RE = re.compile(r"^# repro content digest: (sha256:[0-9a-f]{64})$", re.M)
 MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) {1,2}(\S.*)$")
@@ -269,7 +272,7 @@ def _verify(
     scan = Scanner(masked_at_source(fh, by_name.get(f"{top}/data/{layout.RUN_METADATA}")))
     total = sum(e.usize for e in arc.entries) - sum(map(len, tags.values()))
     with progress(f"verifying {ctx.path.name}", total) as advance:
-        _fixity(ctx, whole, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
+        kept = _fixity(ctx, whole, top, by_name, manifest, tagmanifest, tags, failed, advance, scan)
     zip_sha256 = whole.hexdigest()
 
     # 5. digest
@@ -282,7 +285,7 @@ def _verify(
 
     # 6 + 7. records, schemas, cross-checks
     readable = {n: e for n, e in by_name.items() if n not in failed}
-    src = _ZipSource(fh, top, readable, tags)
+    src = _ZipSource(fh, top, readable, tags, kept)
     payload_sizes = {name[len(top) + 1 :]: e.usize for name, e in by_name.items()}
     contents = _check_records(ctx, src, manifest, payload_sizes, strict)
     if contents.stamp is not None:
@@ -302,8 +305,13 @@ def _fixity(
     failed: set[str],
     advance: Advance,
     scan: Scanner,
-) -> None:
+) -> dict[str, bytes]:
+    """Hash every listed member; return the bytes of those step 6 reads again (records,
+    results, schemas, lock) that passed, as inflated here: each is inflated once. Up to
+    KEEP_LIMIT bytes in all; a member past it is read again from the zip, as before."""
     sizes = _listed_sizes(tags[layout.BUNDLE_MANIFEST])
+    kept: dict[str, bytes] = {}
+    room = KEEP_LIMIT
     listed = [
         (entry, rel, want)
         for rel, want in (*manifest.items(), *tagmanifest.items())
@@ -321,12 +329,15 @@ def _fixity(
             )
             failed.add(entry.name)
             continue
+        keep: list[bytes] | None = None
         if rel in tags:
             got = hashlib.sha256(tags[rel]).hexdigest()
         else:
+            if _read_again(rel) and entry.usize <= min(room, TAG_LIMIT):
+                keep = []
             try:
                 reader = cast(BinaryIO, fh)  # reads and seeks as a file does
-                got = zipsafe.hash_member(reader, entry, advance, scan.member(entry.name))
+                got = zipsafe.hash_member(reader, entry, advance, scan.member(entry.name), keep)
             except zipsafe.MemberError as exc:
                 ctx.bad("fixity", entry.name, str(exc))
                 failed.add(entry.name)
@@ -334,6 +345,21 @@ def _fixity(
         if got != want:
             ctx.bad("fixity", entry.name, f"sha256 is {got[:16]}..., manifest says {want[:16]}...")
             failed.add(entry.name)
+        elif keep is not None:
+            kept[entry.name] = b"".join(keep)
+            room -= entry.usize
+    return kept
+
+
+def _read_again(rel: str) -> bool:
+    """Whether step 6 reads this bag path (`data/...`) after fixity."""
+    path = layout.rel_of(rel)
+    return path is not None and (
+        path in layout.RECORD_SCHEMAS
+        or path in layout.RESULT_FILES
+        or path == layout.LOCK_FILE
+        or path.startswith(layout.SCHEMAS_DIR + "/")
+    )
 
 
 def _listed_sizes(data: bytes) -> dict[str, int | float]:
@@ -408,9 +434,15 @@ class _ZipSource:
     """Payload and tag files of a bundle, by bag path; only members that passed fixity."""
 
     def __init__(
-        self, fh: BinaryIO, top: str, readable: dict[str, zipsafe.Entry], tags: dict[str, bytes]
+        self,
+        fh: BinaryIO,
+        top: str,
+        readable: dict[str, zipsafe.Entry],
+        tags: dict[str, bytes],
+        kept: dict[str, bytes],
     ) -> None:
         self.fh, self.top, self.readable, self.tags = fh, top, readable, tags
+        self.kept = kept  # member -> its bytes, as fixity inflated and checked them
         self.present = {n[len(top) + 1 :] for n in readable}
 
     def name(self, path: str) -> str:
@@ -422,10 +454,20 @@ class _ZipSource:
     def read(self, path: str, limit: int) -> bytes:
         if path in self.tags:
             return self.tags[path]
-        return zipsafe.read_member(self.fh, self.readable[self.name(path)], limit)
+        entry = self.readable[self.name(path)]
+        data = self.kept.get(entry.name)
+        if data is None:
+            return zipsafe.read_member(self.fh, entry, limit)
+        if entry.usize > limit:  # as read_member refuses it
+            raise zipsafe.MemberError(
+                f"member declares {entry.usize} bytes, more than the {limit} allowed"
+            )
+        return data
 
     def chunks(self, path: str) -> Iterator[bytes]:
-        return zipsafe.stream_member(self.fh, self.readable[self.name(path)])
+        entry = self.readable[self.name(path)]
+        data = self.kept.get(entry.name)
+        return iter((data,)) if data is not None else zipsafe.stream_member(self.fh, entry)
 
 
 class _DirSource:

@@ -411,8 +411,10 @@ def hash_member(
     e: Entry,
     advance: Callable[[int], None] | None = None,
     observe: Callable[[bytes], None] | None = None,
+    keep: list[bytes] | None = None,
 ) -> str:
-    """sha256 of the member's bytes; `observe` sees each chunk too (one inflate pass)."""
+    """sha256 of the member's bytes; `observe` sees each chunk too (one inflate pass), and
+    `keep` gets them (only to be used once the member is known good: sized, CRC, hash)."""
     h = hashlib.sha256()
     for chunk in stream_member(fh, e):
         h.update(chunk)
@@ -420,6 +422,8 @@ def hash_member(
             advance(len(chunk))
         if observe is not None:
             observe(chunk)
+        if keep is not None:
+            keep.append(chunk)
     return h.hexdigest()
 
 
