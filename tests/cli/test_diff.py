@@ -6,7 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from repro.compare import compare
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repro.compare import _tests, compare
 from repro.model import Counts, Outcome, Results, TestResult
 from repro.reader import open_bundle, open_bundles
 from tests import hostile as h
@@ -149,3 +152,72 @@ def test_sixty_thousand_tests_compare_in_well_under_a_second(two_runs: TwoRuns) 
     elapsed = time.perf_counter() - started
     assert len(c.tests) == n // 1000 and not c.same_outcomes
     assert elapsed < 1.0, elapsed
+
+
+def _naive(
+    a: Results, b: Results
+) -> tuple[list[tuple[str, str, str | None, str | None]], list[str]]:
+    """What `repro diff` lists, the plain way: one dict per run, the last test of each id."""
+    text = {None: "in-flight", **{o: o.value for o in Outcome}}
+    before = {t.id: (text[t.outcome], t.duration) for t in a.tests}
+    after = {t.id: (text[t.outcome], t.duration) for t in b.tests}
+    bad = {"failed", "error", "in-flight"}
+    changes, durations = [], []
+    for test_id, (oa, da) in before.items():
+        if test_id not in after:
+            changes.append((test_id, "missing", oa, None))
+            continue
+        ob, db = after[test_id]
+        if oa != ob:
+            kind = "changed"
+            if ob in bad and oa not in bad:
+                kind = "now-failing"
+            elif oa in bad and ob not in bad:
+                kind = "now-passing"
+            changes.append((test_id, kind, oa, ob))
+        low, high = min(da, db), max(da, db)
+        if high - low > 0.5 and high > 2 * low:
+            durations.append((test_id, abs(db - da)))
+    changes += [(i, "new", None, ob) for i, (ob, _) in after.items() if i not in before]
+    durations.sort(key=lambda d: d[1], reverse=True)
+    return changes, [d[0] for d in durations]
+
+
+_TESTS = st.lists(
+    st.tuples(
+        st.sampled_from(["t::a", "t::b", "t::c", "t::d"]),
+        st.sampled_from([None, *Outcome]),
+        st.sampled_from([0.0, 0.01, 0.3, 1.0, 2.5, 9.0]),
+    ),
+    max_size=8,
+)
+
+
+@given(_TESTS, _TESTS, st.booleans())
+def test_each_change_of_outcome_and_duration_is_listed(rows_a, rows_b, same_ids) -> None:
+    """The same tests in the same order (compared column by column) or not (by id)."""
+    if same_ids:  # B: A's tests, in A's order, with B's outcomes and durations where given
+        rows_b = [
+            (i, *(rows_b[n][1:] if n < len(rows_b) else rest))
+            for n, (i, *rest) in enumerate(rows_a)
+        ]
+
+    def results(rows: list[tuple[str, Outcome | None, float]]) -> Results:
+        return Results(
+            tests=tuple(TestResult(i, o, d) for i, o, d in rows),
+            counts=Counts.of([o for _, o, _ in rows if o]),
+            in_flight=None,
+            collect_errors=(),
+            session_started=True,
+            session_finished=True,
+            exitstatus=1,
+            collected=len(rows),
+            pytest_version=None,
+            plugins=(),
+        )
+
+    a, b = results(rows_a), results(rows_b)
+    changes, durations = _tests(a, b)
+    want_changes, want_durations = _naive(a, b)
+    assert [(c.id, c.kind.value, c.before, c.after) for c in changes] == want_changes
+    assert [d.id for d in durations] == want_durations
