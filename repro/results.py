@@ -676,22 +676,19 @@ def _load(blocks: Iterable[bytes], junit: JUnitBuilder | None) -> model.Results:
             lines(block[at:])
     res = parser.results()
     order = res.order
-    # One column per field, each made by C-level maps (no bytecode per test but the
-    # model's constructor): every test started through an event its details saw too.
+    # One column per field, each made by C-level maps: no bytecode per test (see
+    # model.build_tests). Every test started through an event its details saw too.
     rows = list(map(details.tests.get, order, itertools.repeat(_NO_DETAILS)))
     column = [list(map(operator.itemgetter(k), rows)) for k in range(6)]
-    tests = tuple(
-        map(
-            model.make_test_result,
-            order,
-            map(_OUTCOME_OF.__getitem__, map(res.outcomes.get, order)),
-            map(round, column[0], itertools.repeat(6)),
-            column[1],
-            column[2],
-            map(_PHASE.get, column[3]),  # None (or a plugin's own phase): None
-            column[4],
-            column[5],
-        )
+    tests = model.build_tests(
+        order,
+        map(_OUTCOME_OF.__getitem__, map(res.outcomes.get, order)),
+        map(round, column[0], itertools.repeat(6)),
+        column[1],
+        column[2],
+        map(_PHASE.get, column[3]),  # None (or a plugin's own phase): None
+        column[4],
+        column[5],
     )
     return model.Results(
         tests=tests,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import pickle
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from repro import results
 from repro.junit import JUnitBuilder, junit_counts
-from repro.model import Outcome
+from repro.model import Outcome, Phase, TestResult, build_tests
 from repro.results import parse_events
 from repro.runner import _prepare, new_run_id
 
@@ -433,3 +434,17 @@ def test_junit_counts_keeps_to_bare_names_and_refuses_external_entities():
     external = b'<!DOCTYPE s [<!ENTITY e SYSTEM "file:///etc/passwd">]><s>&e;</s>'
     with pytest.raises(Exception, match="external entity"):
         junit_counts(external)
+
+
+def test_tests_built_by_columns_are_the_dataclass_s_own():
+    rows = [
+        ("t.py::a", Outcome.PASSED, 0.25, None, 3, None, "", ""),
+        ("t.py::b", None, 0.0, "u.py", None, Phase.CALL, "boom", "Traceback"),
+    ]
+    built = build_tests(*map(list, zip(*rows, strict=True)))
+    made = tuple(TestResult(*row) for row in rows)
+    assert built == made and list(map(hash, built)) == list(map(hash, made))
+    assert list(map(repr, built)) == list(map(repr, made))
+    assert pickle.loads(pickle.dumps(built)) == made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].outcome = None  # type: ignore[misc]
