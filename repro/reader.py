@@ -138,32 +138,34 @@ def _open_forked(paths: tuple[Path | str, ...]) -> list[Bundle]:
         status = 1
         try:
             os.close(read_end)
-            data = pickle.dumps([open_bundle(p) for p in paths[1:]], pickle.HIGHEST_PROTOCOL)
+            bundles = [open_bundle(p) for p in paths[1:]]
             with os.fdopen(write_end, "wb") as out:
-                out.write(data)
+                # Pickled into the pipe as it goes: the parent unpickles a frame while the
+                # next one is made, once it is done with its own bundle.
+                pickle.dump(bundles, out, pickle.HIGHEST_PROTOCOL)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
+    rest: list[Bundle] | None = None
     with os.fdopen(read_end, "rb") as pipe:
         try:
             first = open_bundle(paths[0])
-            data = pipe.read()
+            # Unpickling makes an object per test and no cycles (see results.load).
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                rest = pickle.load(pipe)
+            except Exception:  # cut short, or not what the child sent: opened again here
+                rest = None
+            finally:
+                if enabled:
+                    gc.enable()
         finally:
             pipe.close()  # a child still writing gets EPIPE and exits
             _, status = os.waitpid(pid, 0)
-    rest: list[Bundle] | None = None
-    if status == 0:
-        # Unpickling makes an object per test and no cycles (see results.load).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            rest = pickle.loads(data)
-        except Exception:  # a result that cannot be read is opened again
-            rest = None
-        finally:
-            if enabled:
-                gc.enable()
+    if status != 0:
+        rest = None
     if rest is None:
         rest = [open_bundle(p) for p in paths[1:]]
     return [first, *rest]
