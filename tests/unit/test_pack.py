@@ -154,3 +154,121 @@ def test_a_stored_bundle_is_not_reused_for_a_deflated_pack(run_dir, tmp_path):
     pack(run_dir, out_dir=tmp_path, store=True)
     with pytest.raises(EnvironmentProblem, match="already exists with other content"):
         pack(run_dir, out_dir=tmp_path)
+
+
+# --- An independent reading of a bundle: Python's zipfile, hashlib and the BagIt spec
+# (RFC 8493), never repro's own reader, so a packer mutant cannot agree with itself.
+
+
+def _payload_files(run_dir: Path) -> dict[str, bytes]:
+    out = {}
+    for root, _, files in os.walk(run_dir):
+        for name in files:
+            p = Path(root) / name
+            out[p.relative_to(run_dir).as_posix()] = p.read_bytes()
+    return out
+
+
+def _check_bag(zip_path: Path, run_dir: Path) -> tuple[str, bytes]:
+    """Assert the zip at `zip_path` is a complete, valid bag of `run_dir`; return its top
+    folder and the bytes of its tag manifest."""
+    import json
+
+    run_id = json.loads((run_dir / "run_stamp.json").read_bytes())["run_id"]
+    top = f"repro-{run_id}"
+    payload = _payload_files(run_dir)
+    with zipfile.ZipFile(zip_path) as zf:
+        assert zf.testzip() is None
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    tags = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "repro-bundle.json"}
+    expected_names = {f"{top}/{t}" for t in (*tags, "tagmanifest-sha256.txt")}
+    expected_names |= {f"{top}/data/{rel}" for rel in payload}
+    assert set(members) == expected_names
+    for rel, data in payload.items():
+        assert members[f"{top}/data/{rel}"] == data
+    assert members[f"{top}/bagit.txt"] == (
+        b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    )
+    manifest = members[f"{top}/manifest-sha256.txt"].decode().splitlines()
+    assert sorted(manifest) == sorted(
+        f"{hashlib.sha256(data).hexdigest()}  data/{rel}" for rel, data in payload.items()
+    )
+    info = dict(
+        line.split(": ", 1) for line in members[f"{top}/bag-info.txt"].decode().splitlines()
+    )
+    total = sum(len(d) for d in payload.values())
+    assert info["Payload-Oxum"] == f"{total}.{len(payload)}"
+    assert info["External-Identifier"] == run_id
+    tagmanifest = members[f"{top}/tagmanifest-sha256.txt"]
+    assert sorted(tagmanifest.decode().splitlines()) == sorted(
+        f"{hashlib.sha256(members[f'{top}/{t}']).hexdigest()}  {t}" for t in tags
+    )
+    return top, tagmanifest
+
+
+def _check_sidecar(res, zip_path: Path, tagmanifest: bytes, compression: str) -> None:
+    digest = "sha256:" + hashlib.sha256(tagmanifest).hexdigest()
+    data = zip_path.read_bytes()
+    assert res.path == zip_path and res.digest == digest and res.size == len(data)
+    assert res.sidecar == zip_path.with_name(zip_path.name + ".sha256")
+    assert res.sidecar.read_text().splitlines() == [
+        f"# repro content digest: {digest}",
+        f"# compression: {compression}",
+        f"{hashlib.sha256(data).hexdigest()}  {zip_path.name}",
+    ]
+    assert res.statement == zip_path.with_name(zip_path.name + ".intoto.json")
+    assert res.statement.is_file()
+
+
+def test_a_packed_bundle_is_the_bag_of_its_run_folder(run_dir, tmp_path):
+    res = pack(run_dir, out_dir=tmp_path)
+    top, tagmanifest = _check_bag(res.path, run_dir)
+    assert res.path.name == f"{top}-{hashlib.sha256(tagmanifest).hexdigest()[:12]}.zip"
+    _check_sidecar(res, res.path, tagmanifest, res.compression)
+    assert not res.reused and res.compression != "stored"
+
+
+def test_pack_to_without_a_target_names_the_bundle_by_its_digest(run_dir, tmp_path):
+    from repro.bundle import pack_to
+
+    out = tmp_path / "out"
+    res = pack_to(run_dir, target=None, out_dir=out, store=True)
+    top, tagmanifest = _check_bag(res.path, run_dir)
+    assert res.path == out / f"{top}-{hashlib.sha256(tagmanifest).hexdigest()[:12]}.zip"
+    _check_sidecar(res, res.path, tagmanifest, "stored")
+    assert not res.reused and res.compression == "stored"
+    with zipfile.ZipFile(res.path) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+    # Packed again into the same folder: the same bytes, found there and kept.
+    inode = res.path.stat().st_ino
+    again = pack_to(run_dir, target=None, out_dir=out, store=True)
+    assert again.reused and again.path == res.path and res.path.stat().st_ino == inode
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [res.path.name, res.sidecar.name, res.statement.name]  # no staging file left
+    )
+
+
+def test_pack_to_a_target_replaces_the_file_there(run_dir, tmp_path, monkeypatch):
+    from repro.bundle import pack_to
+
+    stamp_time = 1_700_000_001  # odd: a zip's times count in 2-second steps
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(stamp_time))
+    (tmp_path / "dest").mkdir()
+    target = tmp_path / "dest" / "merged.zip"
+    target.write_bytes(b"an older file")
+    res = pack_to(run_dir, target=target, out_dir=tmp_path / "unused")
+    _, tagmanifest = _check_bag(target, run_dir)
+    _check_sidecar(res, target, tagmanifest, res.compression)
+    assert not res.reused and res.compression != "stored"
+    assert not (tmp_path / "unused").exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(
+        [target.name, res.sidecar.name, res.statement.name]
+    )
+    with zipfile.ZipFile(target) as zf:
+        infos = zf.infolist()
+    import time
+
+    assert {i.date_time for i in infos} == {time.gmtime(stamp_time - 1)[:6]}
+    assert any(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
+    # The same bytes as `repro pack` gives the same run folder (only the name differs).
+    assert target.read_bytes() == pack(run_dir, out_dir=tmp_path / "p").path.read_bytes()
