@@ -59,7 +59,18 @@ def _payload(run_dir: Path) -> list[str]:
             p = Path(root) / name
             if p.is_symlink() or not p.is_file():
                 raise UsageError(f"{p} is not a regular file; a run folder holds plain files")
-            out.append(p.relative_to(run_dir).as_posix())
+            rel = p.relative_to(run_dir).as_posix()
+            try:
+                rel.encode()
+            except UnicodeEncodeError:
+                # A name the file system holds as bytes that are not UTF-8 (surrogate-escaped
+                # by Python) has no name in a zip or a BagIt manifest, which are UTF-8.
+                shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+                raise UsageError(
+                    f"{shown} has a name that is not UTF-8; a bundle's names are UTF-8",
+                    hint="rename or remove the file, then pack again",
+                ) from None
+            out.append(rel)
     return sorted(out, key=lambda s: s.encode())
 
 

@@ -390,6 +390,21 @@ def test_a_missing_or_broken_run_folder_is_refused_with_its_reason(run_dir, tmp_
     assert "exit_code" in exc.value.message and "'zero'" in exc.value.message
 
 
+def test_a_file_name_that_is_not_utf8_is_refused_with_a_hint(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    bad = os.path.join(os.fsencode(copy / "logs"), b"caf\xe9.log")
+    with open(bad, "wb") as fh:
+        fh.write(b"x")
+    out = tmp_path / "out"
+    with pytest.raises(UsageError) as exc:
+        pack(copy, out_dir=out)
+    shown = str(copy / "logs" / "caf") + "\\xe9.log"
+    assert exc.value.message == f"{shown} has a name that is not UTF-8; a bundle's names are UTF-8"
+    assert exc.value.hint
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_a_symlinked_folder_in_the_run_folder_is_refused(run_dir, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
