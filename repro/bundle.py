@@ -338,7 +338,12 @@ def _reuse(target: Path, digest: str, run_id: str, codec: Codec | None) -> PackR
     zip_hex, size = sha256_file(target)
     if f"{zip_hex}  {target.name}" not in text.splitlines():
         return None
-    return PackResult(target, sidecar, digest, run_id, size, True, compression_of(codec))
+    from repro.attest import statement
+
+    # Written again (the same bytes for the same zip): a Statement deleted since the first
+    # pack comes back, and the result names it as a fresh pack's does.
+    stmt_path, _ = statement.write(target, zip_hex)
+    return PackResult(target, sidecar, digest, run_id, size, True, compression_of(codec), stmt_path)
 
 
 def _finish(
