@@ -154,8 +154,9 @@ def installed_snapshot(
     return sorted(pins, key=str.lower), unhashable
 
 
-def _installed(python: str) -> list[dict[str, Any]]:
-    packages: list[dict[str, Any]] = envinfo.probe_interpreter(python)["packages"]
+def _installed(python: str, probe: envinfo.Probe | None) -> list[dict[str, Any]]:
+    found = probe.result() if probe is not None else envinfo.probe_interpreter(python)
+    packages: list[dict[str, Any]] = found["packages"]
     return packages
 
 
@@ -178,11 +179,15 @@ def lock(
     *,
     environ: Mapping[str, str] | None = None,
     progress: Reporter = silent,
+    probe: envinfo.Probe | None = None,
 ) -> LockResult:
-    """Write (or reuse) the lock and its record."""
+    """Write (or reuse) the lock and its record. `probe`: one of `opts.python` already
+    started (`repro bundle`'s, which its run reads too: the interpreter is probed once)."""
     environ = dict(os.environ if environ is None else environ)
     sel = find_inputs(opts)
-    snapshot, unhashable = installed_snapshot(_installed(opts.python) if sel.installed_env else [])
+    snapshot, unhashable = installed_snapshot(
+        _installed(opts.python, probe) if sel.installed_env else []
+    )
     fp = fingerprint(opts, sel, snapshot)
     out, record_path = opts.lock_path, opts.lock_path.with_name(opts.lock_path.name + ".json")
     guard.check_not_input((out, record_path), sel.files)
@@ -195,7 +200,7 @@ def lock(
             return _result(out, record_path, reused, sel.source, True, tuple(extra))
     # Refuse early, before a resolve that may take minutes, when the file is not ours.
     guard.check_replace(out, record_path, hashed=True, reason=None, force=opts.force)
-    made = _make(opts, sel, snapshot, unhashable, environ, progress)
+    made = _make(opts, sel, snapshot, unhashable, environ, progress, probe)
     record = _record(opts, sel, fp, made)
     write_bytes(out, made.text)
     write_json(record_path, record)
@@ -222,6 +227,7 @@ def _make(
     unhashable: list[dict[str, Any]],
     environ: dict[str, str],
     progress: Reporter,
+    probe: envinfo.Probe | None,
 ) -> _Made:
     """The lock's bytes: pip-compile's, or a snapshot where that is allowed to replace
     what is there."""
@@ -242,7 +248,7 @@ def _make(
         out, out.with_name(out.name + ".json"), hashed=False, reason=reason, force=opts.force
     )
     if not sel.installed_env:
-        snapshot, unhashable = installed_snapshot(_installed(opts.python))
+        snapshot, unhashable = installed_snapshot(_installed(opts.python, probe))
     command = shlex.join(regenerate_command(opts, sel))
     warning = (
         f"{reason}; wrote an unhashed snapshot of the installed environment "
