@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -82,12 +83,56 @@ def find_inputs(opts: LockOptions) -> Selection:
 
 def _version(dist: str) -> str | None:
     """Version of a distribution installed beside repro (pip, pip-tools)."""
+    found = _dist_info_version(dist)
+    if found is not None:
+        return found
     from importlib import metadata
 
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _dist_info_version(dist: str) -> str | None:
+    """`metadata.version(dist)` read the way importlib.metadata finds it (the first folder
+    of sys.path holding a dist-info or egg-info of that name, in listing order), for the
+    plain case only: a dist-info whose METADATA has a one-line Version header. None
+    otherwise, and importlib.metadata answers. Importing it (email, zipfile, csv) was
+    ~12 ms of CPU of every `repro bundle` with a lock, for the fingerprint's pip-tools."""
+    want = re.sub(r"[-_.]+", "_", dist).lower()
+    for entry in sys.path:
+        try:
+            children = os.listdir(entry or ".")
+        except OSError:
+            if os.path.exists(entry or "."):  # a zip on sys.path: importlib.metadata's case
+                return None
+            continue
+        for child in children:
+            low = child.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            if re.sub(r"[-_.]+", "_", low.rpartition(".")[0].partition("-")[0]) != want:
+                continue
+            if not low.endswith(".dist-info"):
+                return None
+            return _version_header(Path(entry or ".", child, "METADATA"))
+    return None
+
+
+def _version_header(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip() or "\r" in line:
+            return None  # the end of the headers, or line ends the email parser reads its way
+        if line.startswith("Version:"):
+            folded = i + 1 < len(lines) and lines[i + 1][:1] in (" ", "\t")
+            return None if folded else line[len("Version:") :].strip()
+    return None
 
 
 def fingerprint(opts: LockOptions, sel: Selection, snapshot: Sequence[str]) -> str:
