@@ -66,20 +66,26 @@ def bundle(
       repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
         --expect sha256:<digest>
     """
-    from repro import envinfo, preflight, runner, workspace
-    from repro import lock as lockmod
-    from repro.bundle import pack as do_pack
-    from repro.cli.contract import abspath
-    from repro.cli.progress import reporter
-    from repro.errors import ReproError, UsageError
-    from repro.lock.drift import REPRO_DIST
+    from repro import preflight
 
-    outputs = kw["outputs"] or kw["project"] / "outputs"
-    # The test interpreter's probe (it only reads) runs beside the preflight's own child
-    # and the lock check, on another core; the lock stage and the run share its result.
-    probe = envinfo.Probe(kw["python"], None if no_lock else REPRO_DIST)
+    # `import pytest` in the test interpreter, the slowest check of the preflight, starts
+    # first: its child runs while this process imports what it needs and probes.
+    importable = preflight.PytestImport(kw["python"], os.environ)
+    probe = None
     try:
-        preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
+        from repro import envinfo, runner, workspace
+        from repro import lock as lockmod
+        from repro.bundle import pack as do_pack
+        from repro.cli.contract import abspath
+        from repro.cli.progress import reporter
+        from repro.errors import ReproError, UsageError
+        from repro.lock.drift import REPRO_DIST
+
+        # The probe of the test interpreter (it only reads) runs beside that child; the lock
+        # stage and the run share its result.
+        probe = envinfo.Probe(kw["python"], None if no_lock else REPRO_DIST)
+        outputs = kw["outputs"] or kw["project"] / "outputs"
+        preflight.check(outputs, outputs / "bundles", importable)
         # The key is read (and its passphrase asked) before the suite runs, not after.
         signer = load_signer(sign_key) if sign_key is not None else None
         if sigstore_trust_config is not None and not sigstore:
@@ -119,7 +125,9 @@ def bundle(
             for watcher in watchers:
                 watcher.stop()
     finally:
-        probe.close()
+        importable.close()
+        if probe is not None:
+            probe.close()
     finished(res, quiet=kw["quiet"])
     mention_abandoned(opts.outputs)
     try:
