@@ -180,8 +180,10 @@ def run(tmp: Path, sz: Sizes) -> Fixed:
 
 STAGES = {
     ("stage.py", "lock"): "lock (reuse check)",
-    ("preflight.py", "check_pytest_importable"): "preflight: the test interpreter imports pytest",
-    ("envinfo.py", "probe_interpreter"): "probe the interpreter (packages, repro's closure)",
+    # Both children start at once, the import first, and run beside repro's own work: these
+    # are the waits for their answers, not their cost (their CPU is the children's).
+    ("preflight.py", "result"): "preflight: wait for the test interpreter to import pytest",
+    ("envinfo.py", "result"): "probe the interpreter (packages, repro's closure): wait",
     ("envinfo.py", "git_info"): "git state",
     ("capture.py", "run_captured"): "pytest itself, under capture",
     ("results.py", "finish"): "results.jsonl: what is left to read when pytest ends",

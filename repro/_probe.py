@@ -15,36 +15,64 @@ installed.
 
 from __future__ import annotations
 
+import email.message
 import json
 import os
 import platform
 import re
 import sys
 from importlib import metadata
-from typing import Any
+from typing import Any, NamedTuple
+
+# What `dist.metadata` wraps the parsed message in (it re-indents folded values); None
+# before Python 3.10, whose `dist.metadata` is the email message itself.
+_Adapted: Any = getattr(getattr(metadata, "_adapters", None), "Message", None)
 
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed() -> dict[str, tuple[str, metadata.Distribution]]:
+class Dist(NamedTuple):
+    name: str  # as its metadata spells it
+    dist: metadata.Distribution
+    headers: email.message.Message  # the metadata's header block, parsed once
+
+
+def _headers(dist: metadata.Distribution) -> email.message.Message:
+    """The distribution's core metadata as `dist.metadata` gives it, minus the body.
+
+    `dist.metadata` parses the whole file, long description included, on every access
+    (`dist.version` and `dist.requires` access it again): most of what the probe cost.
+    The headers end at the first empty line; parsing only them with the same parser gives
+    the same values (a file that splits lines on a bare CR is parsed whole).
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
+    end = text.find("\n\n")
+    if end >= 0 and "\r" not in text[:end]:
+        text = text[: end + 1]
+    parsed = email.message_from_string(text)
+    return parsed if _Adapted is None else _Adapted(parsed)
+
+
+def installed() -> dict[str, Dist]:
     """Installed distributions by canonical name, first on sys.path wins (as the import
     system sees them). One scan: lookups by name miss dist-info folders whose name is not
     normalised the way this Python's importlib expects."""
-    out: dict[str, tuple[str, metadata.Distribution]] = {}
+    out: dict[str, Dist] = {}
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]  # read from disk on every access: once here
+        headers = _headers(dist)
+        name = headers.get("Name")
         if name:
-            out.setdefault(_canonical(name), (name, dist))
+            out.setdefault(_canonical(name), Dist(name, dist, headers))
     return out
 
 
-def packages(dists: dict[str, tuple[str, metadata.Distribution]]) -> list[dict[str, Any]]:
+def packages(dists: dict[str, Dist]) -> list[dict[str, Any]]:
     """An entry for each installed distribution."""
     seen: dict[str, dict[str, Any]] = {}
-    for key, (name, dist) in dists.items():
-        entry: dict[str, Any] = {"name": name, "version": dist.version}
+    for key, (name, dist, headers) in dists.items():
+        entry: dict[str, Any] = {"name": name, "version": headers.get("Version")}
         installer = dist.read_text("INSTALLER")
         entry["installer"] = installer.strip() if installer else None
         direct = dist.read_text("direct_url.json")
@@ -75,17 +103,22 @@ def python_info() -> dict[str, Any]:
     }
 
 
-def _requirement_names(dist: metadata.Distribution) -> list[str]:
+def _requires(found: Dist) -> list[str]:
+    """`dist.requires` from the parsed headers; an egg-info's requires.txt the slow way."""
+    reqs = found.headers.get_all("Requires-Dist")
+    if reqs:
+        return list(reqs)
+    return list(found.dist.requires or ()) if found.dist.read_text("requires.txt") else []
+
+
+def _requirement_names(found: Dist) -> list[str]:
+    requires = _requires(found)
     try:
         from packaging.requirements import InvalidRequirement, Requirement
     except ImportError:
-        return [
-            re.split(r"[\s\[;(<>=!~]", r, maxsplit=1)[0]
-            for r in dist.requires or ()
-            if ";" not in r
-        ]
+        return [re.split(r"[\s\[;(<>=!~]", r, maxsplit=1)[0] for r in requires if ";" not in r]
     names = []
-    for text in dist.requires or ():
+    for text in requires:
         try:
             req = Requirement(text)
         except InvalidRequirement:
@@ -96,7 +129,7 @@ def _requirement_names(dist: metadata.Distribution) -> list[str]:
     return names
 
 
-def closure(root: str, dists: dict[str, tuple[str, metadata.Distribution]]) -> list[str]:
+def closure(root: str, dists: dict[str, Dist]) -> list[str]:
     out: list[str] = []
     todo = [root]
     while todo:
@@ -104,7 +137,7 @@ def closure(root: str, dists: dict[str, tuple[str, metadata.Distribution]]) -> l
         if name in out or name not in dists:
             continue
         out.append(name)
-        todo += _requirement_names(dists[name][1])
+        todo += _requirement_names(dists[name])
     return out
 
 

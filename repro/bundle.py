@@ -59,7 +59,18 @@ def _payload(run_dir: Path) -> list[str]:
             p = Path(root) / name
             if p.is_symlink() or not p.is_file():
                 raise UsageError(f"{p} is not a regular file; a run folder holds plain files")
-            out.append(p.relative_to(run_dir).as_posix())
+            rel = p.relative_to(run_dir).as_posix()
+            try:
+                rel.encode()
+            except UnicodeEncodeError:
+                # A name the file system holds as bytes that are not UTF-8 (surrogate-escaped
+                # by Python) has no name in a zip or a BagIt manifest, which are UTF-8.
+                shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+                raise UsageError(
+                    f"{shown} has a name that is not UTF-8; a bundle's names are UTF-8",
+                    hint="rename or remove the file, then pack again",
+                ) from None
+            out.append(rel)
     return sorted(out, key=lambda s: s.encode())
 
 
@@ -327,7 +338,12 @@ def _reuse(target: Path, digest: str, run_id: str, codec: Codec | None) -> PackR
     zip_hex, size = sha256_file(target)
     if f"{zip_hex}  {target.name}" not in text.splitlines():
         return None
-    return PackResult(target, sidecar, digest, run_id, size, True, compression_of(codec))
+    from repro.attest import statement
+
+    # Written again (the same bytes for the same zip): a Statement deleted since the first
+    # pack comes back, and the result names it as a fresh pack's does.
+    stmt_path, _ = statement.write(target, zip_hex)
+    return PackResult(target, sidecar, digest, run_id, size, True, compression_of(codec), stmt_path)
 
 
 def _finish(

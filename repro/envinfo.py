@@ -30,26 +30,67 @@ PROBE = Path(__file__).with_name("_probe.py")  # run, never imported: see probe_
 def probe_interpreter(python: str, closure_of: str | None = None) -> dict[str, Any]:
     """Python facts and installed packages of `python` (a path or command); with
     `closure_of`, also that distribution's installed dependency closure (`closure`)."""
-    # Always in a child, even for repro's own interpreter: it sees what a fresh
-    # interpreter sees, and importlib.metadata (with email, zipfile, csv: ~6 MiB)
-    # stays out of the process that waits on pytest (docs/PERFORMANCE.md, memory).
-    try:
-        proc = subprocess.run(
-            [python, "-I", str(PROBE), *([closure_of] if closure_of else [])],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EnvironmentProblem(f"cannot run the interpreter {python}: {exc}") from exc
-    if proc.returncode != 0:
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-        raise EnvironmentProblem(f"the interpreter {python} failed to start: {tail[0]}")
-    data: dict[str, Any] = json.loads(proc.stdout)
-    for pkg in data["packages"]:
-        if "direct_url" in pkg and isinstance(pkg["direct_url"].get("url"), str):
-            pkg["direct_url"]["url"] = strip_url_credentials(pkg["direct_url"]["url"])
-    return data
+    return Probe(python, closure_of).result()
+
+
+class Probe:
+    """`probe_interpreter`, started now and read when needed, so that the child runs
+    beside what repro does meanwhile (`repro bundle`: the preflight's own child, the lock
+    check, git). Whoever starts one closes it (or reads its result)."""
+
+    def __init__(self, python: str, closure_of: str | None = None) -> None:
+        self.python, self.closure_of = python, closure_of
+        self._data: dict[str, Any] | None = None
+        self._error: EnvironmentProblem | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        # Always in a child, even for repro's own interpreter: it sees what a fresh
+        # interpreter sees, and importlib.metadata (with email, zipfile, csv: ~6 MiB)
+        # stays out of the process that waits on pytest (docs/PERFORMANCE.md, memory).
+        try:
+            self._proc = subprocess.Popen(
+                [python, "-I", str(PROBE), *([closure_of] if closure_of else [])],
+                # It may now start before the preflight has found `python` to be an
+                # interpreter: something else (`--python cat`) must not wait on stdin.
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:  # said when the result is asked for, as before
+            self._error = EnvironmentProblem(f"cannot run the interpreter {python}: {exc}")
+
+    def result(self) -> dict[str, Any]:
+        if self._data is None and self._error is None:
+            self._data, self._error = self._read()
+        if self._error is not None:
+            raise self._error
+        assert self._data is not None
+        return self._data
+
+    def _read(self) -> tuple[dict[str, Any] | None, EnvironmentProblem | None]:
+        assert self._proc is not None
+        try:
+            out, err = self._proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            return None, EnvironmentProblem(f"cannot run the interpreter {self.python}: {exc}")
+        if self._proc.returncode != 0:
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            return None, EnvironmentProblem(
+                f"the interpreter {self.python} failed to start: {tail[0]}"
+            )
+        data: dict[str, Any] = json.loads(out)
+        for pkg in data["packages"]:
+            if "direct_url" in pkg and isinstance(pkg["direct_url"].get("url"), str):
+                pkg["direct_url"]["url"] = strip_url_credentials(pkg["direct_url"]["url"])
+        return data, None
+
+    def close(self) -> None:
+        """End the child if nobody read it (the preflight failed)."""
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
 
 
 def os_info() -> dict[str, Any]:

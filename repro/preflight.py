@@ -39,31 +39,65 @@ def check_writable(folder: Path, what: str) -> None:
         ) from exc
 
 
-def check_pytest_importable(python: str, environ: Mapping[str, str]) -> None:
-    try:
-        proc = subprocess.run(
-            [python, "-c", "import pytest"],
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,  # not an interpreter (`--python cat`) must not wait on it
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
-    if proc.returncode != 0:
+class PytestImport:
+    """`python -c "import pytest"` with the user's environment (their PYTHONPATH counts),
+    started now and answered by `result()`: `repro bundle` starts it first, so that its
+    child runs while repro imports what it needs, checks the folders and probes."""
+
+    def __init__(self, python: str, environ: Mapping[str, str]) -> None:
+        self.python = python
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._error: EnvironmentProblem | None = None
+        try:
+            self._proc = subprocess.Popen(
+                [python, "-c", "import pytest"],
+                env=dict(environ),
+                stdin=subprocess.DEVNULL,  # not an interpreter (`--python cat`) must not wait on it
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            self._error = EnvironmentProblem(f"cannot run {python}: {exc}")
+
+    def result(self) -> None:
+        """Raise EnvironmentProblem unless pytest imported."""
+        if self._error is None and self._proc is not None:
+            self._error = self._wait(self._proc)
+            self._proc = None
+        if self._error is not None:
+            raise self._error
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> EnvironmentProblem | None:
+        python = self.python
+        try:
+            _, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            return EnvironmentProblem(f"cannot run {python}: {exc}")
+        if proc.returncode == 0:
+            return None
         silent = f"`{python} -c 'import pytest'` exited with code {proc.returncode}, saying nothing"
-        last = (proc.stderr.decode(errors="replace").strip().splitlines() or [silent])[-1]
-        raise EnvironmentProblem(
+        last = (stderr.decode(errors="replace").strip().splitlines() or [silent])[-1]
+        return EnvironmentProblem(
             f"pytest cannot be imported by {python}: {last}",
             hint=f"install it with: {python} -m pip install pytest",
         )
 
+    def close(self) -> None:
+        """End the child if nobody asked for its answer (an error came first)."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
 
-def check(outputs: Path, bundles: Path, python: str, environ: Mapping[str, str]) -> None:
+
+def check(outputs: Path, bundles: Path, importable: PytestImport) -> None:
+    """The folders first, then the answer of the started `import pytest` child."""
     check_writable(outputs / "runs", "the run folder")
     check_writable(bundles, "the bundle")
-    check_pytest_importable(python, environ)
+    importable.result()
 
 
 class DiskWatch:

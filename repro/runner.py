@@ -148,7 +148,10 @@ def run(
     *,
     on_start: Callable[[str, float], None] | None = None,
     progress: Reporter = silent,
+    probe: envinfo.Probe | None = None,
 ) -> RunResult:
+    """`probe`: one of `opts.python` started by the caller (`repro bundle` starts it
+    before its preflight and lock); with a lock it must have asked for repro's closure."""
     environ = os.environ if opts.environ is None else opts.environ
     # pytest runs in the project folder and is handed paths under outputs/: a relative
     # outputs (`repro replay` from the clone: REPO/outputs with REPO ".") would name a
@@ -157,23 +160,28 @@ def run(
     project = opts.project.resolve()
     if not project.is_dir():
         raise UsageError(f"project folder not found: {opts.project}")
-    with progress("probing the test interpreter"):
-        # With a lock, drift needs repro's closure in the test interpreter: the same child.
-        probe = envinfo.probe_interpreter(
-            opts.python, closure_of=REPRO_DIST if opts.lock_path is not None else None
-        )
-    pytest_pkg = next((p for p in probe["packages"] if p["name"].lower() == "pytest"), None)
+    # With a lock, drift needs repro's closure in the test interpreter: the same child.
+    closure_of = REPRO_DIST if opts.lock_path is not None else None
+    if probe is None or probe.closure_of != closure_of:
+        probe = envinfo.Probe(opts.python, closure_of)
+    try:
+        # The checkout's state is taken before the run: what ran, not what it left behind.
+        # Read while the probe's child runs.
+        git = envinfo.git_info(project, exclude=[opts.outputs])
+        with progress("probing the test interpreter"):
+            found = probe.result()
+    finally:
+        probe.close()
+    pytest_pkg = next((p for p in found["packages"] if p["name"].lower() == "pytest"), None)
     if pytest_pkg is None:
         raise EnvironmentProblem(
             f"pytest is not installed for {opts.python}",
             hint=f"install it with: {opts.python} -m pip install pytest",
         )
-    # The checkout's state is taken before the run: what ran, not what it left behind.
-    git = envinfo.git_info(project, exclude=[opts.outputs])
     run_id, staging = _prepare(opts.outputs)
     try:
         code = codestate.capture(project, staging, exclude=[opts.outputs])
-        return _run_into(opts, project, environ, probe, git, code, run_id, staging, on_start)
+        return _run_into(opts, project, environ, found, git, code, run_id, staging, on_start)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(Exception):  # the disk may be full: the error says so

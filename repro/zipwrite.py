@@ -127,12 +127,10 @@ class ZipWriter:
         self.store_below = store_below
         self.members: list[_Member] = []
         n = threads if threads is not None else min(4, os.cpu_count() or 1)
+        self.threads = n if codec is not None else 1
+        # Started for the first member of more than one block: a small run's bundle
+        # (`repro bundle` of a 300-test suite) has none, and needs no threads.
         self.pool: ThreadPoolExecutor | None = None
-        if codec is not None and n > 1:
-            # Imported here: `repro verify` imports this module's neighbours, not threads.
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.pool = ThreadPoolExecutor(n, "deflate")
         self.depth = 2 * n
 
     def __enter__(self) -> ZipWriter:
@@ -164,6 +162,11 @@ class ZipWriter:
         )
         self.fh.write(self._local_header(m))
         sha = hashlib.sha256()
+        if deflate and size > BLOCK and self.threads > 1 and self.pool is None:
+            # Imported here: `repro verify` imports this module's neighbours, not threads.
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(self.threads, "deflate")
         for out in self._encoded(m, _read(src), sha, progress):
             m.csize += len(out)
             self.fh.write(out)

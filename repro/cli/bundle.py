@@ -66,49 +66,68 @@ def bundle(
       repro verify outputs/bundles/repro-<run_id>-<digest12>.zip \\
         --expect sha256:<digest>
     """
-    from repro import lock as lockmod
-    from repro import preflight, runner, workspace
-    from repro.bundle import pack as do_pack
-    from repro.cli.contract import abspath
-    from repro.cli.progress import reporter
-    from repro.errors import ReproError, UsageError
+    from repro import preflight
 
-    outputs = kw["outputs"] or kw["project"] / "outputs"
-    preflight.check(outputs, outputs / "bundles", kw["python"], os.environ)
-    # The key is read (and its passphrase asked) before the suite runs, not after.
-    signer = load_signer(sign_key) if sign_key is not None else None
-    if sigstore_trust_config is not None and not sigstore:
-        raise UsageError("--sigstore-trust-config needs --sigstore")
-    # The extra and the trust config are checked now; the identity token is asked for after
-    # the run, since tokens live minutes and a suite may run longer.
-    keyless = keyless_config(sigstore_trust_config, signing=True) if sigstore else None
-    lock_path = None
-    if not no_lock:
-        try:
-            lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]))
-        except lockmod.ForeignLock as exc:
-            # The project's own lock is evidence too: bundle it as it is.
-            say(f"repro: warning: {exc.path} was not written by repro: bundled as it is", "warning")
-            lock_path = exc.path
-        else:
-            for w in lres.warnings:
-                say(f"repro: warning: {w}", "warning")
-            say(f"repro: lock {'reused' if lres.reused else 'written'}: {lres.path} ({lres.kind})")
-            lock_path = lres.path
-    opts = run_options(kw, lock_path)
-    workspace.ensure(opts.outputs)
-    watchers: list[preflight.DiskWatch] = []
-
-    def started(run_id: str, when: float) -> None:
-        announce(run_id, when)
-        staging = opts.outputs / "runs" / f".{run_id}.partial"
-        watchers.append(preflight.DiskWatch(staging, opts.outputs / "bundles", warn).start())
-
+    # `import pytest` in the test interpreter, the slowest check of the preflight, starts
+    # first: its child runs while this process imports what it needs and probes.
+    importable = preflight.PytestImport(kw["python"], os.environ)
+    probe = None
     try:
-        res = runner.run(opts, on_start=started, progress=reporter(kw["quiet"]))
+        from repro import envinfo, runner, workspace
+        from repro import lock as lockmod
+        from repro.bundle import pack as do_pack
+        from repro.cli.contract import abspath
+        from repro.cli.progress import reporter
+        from repro.errors import ReproError, UsageError
+        from repro.lock.drift import REPRO_DIST
+
+        # The probe of the test interpreter (it only reads) runs beside that child; the lock
+        # stage and the run share its result.
+        probe = envinfo.Probe(kw["python"], None if no_lock else REPRO_DIST)
+        outputs = kw["outputs"] or kw["project"] / "outputs"
+        preflight.check(outputs, outputs / "bundles", importable)
+        # The key is read (and its passphrase asked) before the suite runs, not after.
+        signer = load_signer(sign_key) if sign_key is not None else None
+        if sigstore_trust_config is not None and not sigstore:
+            raise UsageError("--sigstore-trust-config needs --sigstore")
+        # The extra and the trust config are checked now; the identity token is asked for
+        # after the run, since tokens live minutes and a suite may run longer.
+        keyless = keyless_config(sigstore_trust_config, signing=True) if sigstore else None
+        lock_path = None
+        if not no_lock:
+            try:
+                lres = lockmod.lock(lock_options(kw), progress=reporter(kw["quiet"]), probe=probe)
+            except lockmod.ForeignLock as exc:
+                # The project's own lock is evidence too: bundle it as it is.
+                say(
+                    f"repro: warning: {exc.path} was not written by repro: bundled as it is",
+                    "warning",
+                )
+                lock_path = exc.path
+            else:
+                for w in lres.warnings:
+                    say(f"repro: warning: {w}", "warning")
+                state = "reused" if lres.reused else "written"
+                say(f"repro: lock {state}: {lres.path} ({lres.kind})")
+                lock_path = lres.path
+        opts = run_options(kw, lock_path)
+        workspace.ensure(opts.outputs)
+        watchers: list[preflight.DiskWatch] = []
+
+        def started(run_id: str, when: float) -> None:
+            announce(run_id, when)
+            staging = opts.outputs / "runs" / f".{run_id}.partial"
+            watchers.append(preflight.DiskWatch(staging, opts.outputs / "bundles", warn).start())
+
+        try:
+            res = runner.run(opts, on_start=started, progress=reporter(kw["quiet"]), probe=probe)
+        finally:
+            for watcher in watchers:
+                watcher.stop()
     finally:
-        for watcher in watchers:
-            watcher.stop()
+        importable.close()
+        if probe is not None:
+            probe.close()
     finished(res, quiet=kw["quiet"])
     mention_abandoned(opts.outputs)
     try:

@@ -380,3 +380,17 @@ def test_canonical_names_are_packagings(name):
     from repro.lock.drift import _canonical
 
     assert _canonical(name) == canonicalize_name(name)
+
+
+def test_the_fingerprints_versions_are_importlib_metadatas():
+    """The fingerprint reads pip-tools' version without importing importlib.metadata: for
+    every distribution installed here, the same answer (else every lock stops being reused)."""
+    from repro.lock.stage import _version
+
+    names = {d.metadata["Name"] for d in metadata.distributions()} | {"pip_tools", "Not-There"}
+    for name in names:
+        try:
+            expected: str | None = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = None
+        assert _version(name) == expected, name

@@ -153,6 +153,19 @@ def test_a_zip_its_sidecar_does_not_vouch_for_is_written_again(run_dir, tmp_path
     assert again.sidecar.read_text() == "\n".join(text) + "\n"
 
 
+def test_a_reused_bundle_gets_its_statement_back(run_dir, tmp_path):
+    first = pack(run_dir, out_dir=tmp_path)
+    data = first.statement.read_bytes()
+    first.statement.unlink()
+    again = pack(run_dir, out_dir=tmp_path)
+    assert again.reused and again.statement == first.statement
+    assert again.statement.read_bytes() == data
+    subjects = json.loads(data)["subject"]
+    assert hashlib.sha256(first.path.read_bytes()).hexdigest() in {
+        s["digest"]["sha256"] for s in subjects
+    }
+
+
 def test_a_stored_bundle_is_not_reused_for_a_deflated_pack(run_dir, tmp_path):
     pack(run_dir, out_dir=tmp_path, store=True)
     with pytest.raises(EnvironmentProblem, match="already exists with other content"):
@@ -223,9 +236,8 @@ def _check_result(res, zip_path: Path, bag: tuple[str, bytes], compression: str)
         f"# compression: {compression}",
         f"{hashlib.sha256(data).hexdigest()}  {zip_path.name}",
     ]
-    if res.statement is not None or not res.reused:  # a bundle kept by its sidecar: None
-        assert res.statement == zip_path.with_name(zip_path.name + ".intoto.json")
-        assert res.statement.is_file()
+    assert res.statement == zip_path.with_name(zip_path.name + ".intoto.json")
+    assert res.statement.is_file()
 
 
 class _Recorder:
@@ -388,6 +400,21 @@ def test_a_missing_or_broken_run_folder_is_refused_with_its_reason(run_dir, tmp_
         pack(copy, out_dir=tmp_path / "out")
     assert exc.value.message.startswith(f"{meta} does not match its schema: ")
     assert "exit_code" in exc.value.message and "'zero'" in exc.value.message
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_with_a_hint(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    bad = os.path.join(os.fsencode(copy / "logs"), b"caf\xe9.log")
+    with open(bad, "wb") as fh:
+        fh.write(b"x")
+    out = tmp_path / "out"
+    with pytest.raises(UsageError) as exc:
+        pack(copy, out_dir=out)
+    shown = str(copy / "logs" / "caf") + "\\xe9.log"
+    assert exc.value.message == f"{shown} has a name that is not UTF-8; a bundle's names are UTF-8"
+    assert exc.value.hint
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_a_symlinked_folder_in_the_run_folder_is_refused(run_dir, tmp_path):
